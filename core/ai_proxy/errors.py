@@ -1,0 +1,132 @@
+"""Every failure the gateway can report, as the Anthropic error a client expects.
+
+    GatewayError                    status  error.type
+    ├── InvalidRequest                400   invalid_request_error  bad JSON or schema, unsupported
+    ├── AuthenticationFailed          401   authentication_error   client key, upstream 401
+    ├── PermissionDenied              403   permission_error       upstream 403
+    ├── NotFound                      404   not_found_error        unroutable model, unknown path
+    ├── RequestTooLarge               413   request_too_large      body over the configured limit
+    ├── RateLimited                   429   rate_limit_error       upstream 429 (Retry-After kept)
+    ├── ProviderNotConfigured         500   api_error              provider has no API key
+    ├── UpstreamError                 502   api_error              upstream 5xx (500 stays 500),
+    │                                                              bad or truncated reply,
+    │                                                              connection refused or reset
+    ├── UpstreamTimeout               504   timeout_error          connect, read idle, total
+    └── Overloaded                    529   overloaded_error       upstream 503/529, local cap
+
+Before the response starts, an error is sent as a JSON body with its status. Once an SSE stream
+has started, the same error becomes an ``event: error`` frame and the stream ends.
+`retryable` tells routing whether the next fallback target may be tried.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+
+class GatewayError(Exception):
+    status: int = 500
+    error_type: str = "api_error"
+    retryable: bool = False
+
+    def __init__(
+        self, message: str, *, retry_after: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+        if status is not None:
+            self.status = status
+
+    def body(self) -> dict[str, object]:
+        return {"type": "error", "error": {"type": self.error_type, "message": self.message}}
+
+    def json_body(self) -> bytes:
+        return orjson.dumps(self.body())
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if self.retry_after is None:
+            return []
+        return [(b"retry-after", self.retry_after.encode("latin-1"))]
+
+
+class InvalidRequest(GatewayError):
+    status = 400
+    error_type = "invalid_request_error"
+
+
+class AuthenticationFailed(GatewayError):
+    status = 401
+    error_type = "authentication_error"
+
+
+class PermissionDenied(GatewayError):
+    status = 403
+    error_type = "permission_error"
+
+
+class NotFound(GatewayError):
+    status = 404
+    error_type = "not_found_error"
+
+
+class RequestTooLarge(GatewayError):
+    status = 413
+    error_type = "request_too_large"
+
+
+class RateLimited(GatewayError):
+    status = 429
+    error_type = "rate_limit_error"
+    retryable = True
+
+
+class ProviderNotConfigured(GatewayError):
+    status = 500
+    error_type = "api_error"
+    retryable = True  # another fallback target may well be configured
+
+
+class UpstreamError(GatewayError):
+    status = 502
+    error_type = "api_error"
+    retryable = True
+
+
+class UpstreamTimeout(GatewayError):
+    status = 504
+    error_type = "timeout_error"
+    retryable = True
+
+
+class Overloaded(GatewayError):
+    status = 529
+    error_type = "overloaded_error"
+    retryable = True
+
+
+def from_upstream_status(status: int, message: str, retry_after: str | None) -> GatewayError:
+    """Map an upstream HTTP error status to the error a client of Anthropic's API expects."""
+    error: GatewayError
+    if status == 400 or status == 422:
+        error = InvalidRequest(message)
+    elif status == 401:
+        error = AuthenticationFailed(message)
+    elif status == 403:
+        error = PermissionDenied(message)
+    elif status == 404:
+        error = NotFound(message)
+    elif status == 413:
+        error = RequestTooLarge(message)
+    elif status == 429:
+        error = RateLimited(message, retry_after=retry_after)
+    elif status in (503, 529):
+        error = Overloaded(message, retry_after=retry_after)
+    elif status == 504:
+        error = UpstreamTimeout(message)
+    elif 400 <= status < 500:
+        error = InvalidRequest(message)
+    else:
+        # 500 stays 500 (an upstream bug); everything else 5xx is a bad gateway to the client.
+        error = UpstreamError(message, status=500 if status == 500 else 502)
+    return error

@@ -1,0 +1,48 @@
+"""Google Gemini (generativelanguage v1beta) behind the Anthropic Messages API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import orjson
+
+from ...anthropic.models import MessagesRequest
+from ...errors import GatewayError
+from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
+from ..ids import new_message_id
+from .errors import from_gemini_error
+from .request import to_gemini_request
+from .response import GeminiStreamTranslator
+
+
+class GeminiProvider(Provider):
+    name = "gemini"
+    key_setting = "providers.gemini.api_key"
+
+    def build_request(
+        self, request: MessagesRequest, context: RequestContext, api_key: str
+    ) -> UpstreamRequest:
+        body = to_gemini_request(request, context.upstream_model)
+        method = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
+        return UpstreamRequest(
+            url=f"{self.config.base_url}/v1beta/models/{context.upstream_model}:{method}",
+            # The key goes in a header, never in the URL, so it cannot end up in access logs.
+            headers={
+                "content-type": "application/json",
+                "x-goog-api-key": api_key,
+                "x-request-id": context.request_id,
+            },
+            body=orjson.dumps(body),
+            stream=request.stream,
+        )
+
+    def new_translator(self, context: RequestContext) -> StreamTranslator:
+        return GeminiStreamTranslator(new_message_id(), context.client_model)
+
+    def error_from_response(
+        self, status: int, headers: Mapping[str, str], body: bytes
+    ) -> GatewayError:
+        error = from_gemini_error(status, body)
+        if headers.get("retry-after"):
+            error.retry_after = headers["retry-after"]
+        return error

@@ -1,0 +1,83 @@
+"""Which provider serves a model name: aliases first, then `provider/model`, then name prefixes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from .config import ConfigError
+from .errors import NotFound
+
+# Model-name prefixes each provider is known by (OpenAI's o-series has no common prefix).
+PREFIXES: tuple[tuple[str, str], ...] = (
+    ("gemini-", "gemini"),
+    ("gpt-", "openai"),
+    ("chatgpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("claude-", "anthropic"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    provider: str
+    model: str
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+class Router:
+    def __init__(self, aliases: Mapping[str, str | list[str]], providers: Collection[str]) -> None:
+        self._providers = frozenset(providers)
+        self._prefixes = tuple((p, name) for p, name in PREFIXES if name in self._providers)
+        self.aliases: dict[str, tuple[Target, ...]] = {
+            alias: self._parse_chain(alias, chain) for alias, chain in aliases.items()
+        }
+
+    def _parse_chain(self, alias: str, chain: str | list[str]) -> tuple[Target, ...]:
+        entries = [chain] if isinstance(chain, str) else chain
+        if not entries:
+            raise ConfigError(f"routing.aliases.{alias}: needs at least one target")
+        targets = []
+        for entry in entries:
+            target = self._explicit(entry) or self._by_prefix(entry)
+            if target is None:
+                raise ConfigError(
+                    f"routing.aliases.{alias}: '{entry}' names no known provider "
+                    f"(write it as provider/model with provider one of {sorted(self._providers)})"
+                )
+            targets.append(target)
+        return tuple(targets)
+
+    def resolve(self, model: str) -> tuple[Target, ...]:
+        """The ordered targets to try for a client-visible model name."""
+        chain = self.aliases.get(model)
+        if chain is not None:
+            return chain
+        target = self._explicit(model) or self._by_prefix(model)
+        if target is None:
+            raise NotFound(f"model '{model}' is not routed to any provider. {self.describe()}")
+        return (target,)
+
+    def describe(self) -> str:
+        prefixes = ", ".join(f"'{p}*' -> {name}" for p, name in self._prefixes)
+        aliases = ", ".join(sorted(self.aliases)) or "none"
+        return (
+            f"Models are routed by configured alias ({aliases}), by an explicit "
+            f"'provider/model' name, or by prefix ({prefixes})."
+        )
+
+    def _explicit(self, name: str) -> Target | None:
+        provider, slash, model = name.partition("/")
+        if slash and model and provider in self._providers:
+            return Target(provider, model)
+        return None
+
+    def _by_prefix(self, name: str) -> Target | None:
+        for prefix, provider in self._prefixes:
+            if name.startswith(prefix):
+                return Target(provider, name)
+        return None
