@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "AI_PROXY_"
 CONFIG_PATH_ENV = "AI_PROXY_CONFIG"
@@ -74,10 +81,24 @@ class ProviderConfig(_Section):
         return value.strip() or None if value is not None else None
 
 
+class GeminiConfig(ProviderConfig):
+    # We append /v1beta/models/...
+    base_url: str = "https://generativelanguage.googleapis.com"
+
+
+class OpenAIConfig(ProviderConfig):
+    # As the OpenAI SDK takes it: we append /chat/completions.
+    base_url: str = "https://api.openai.com/v1"
+
+
+class AnthropicConfig(ProviderConfig):
+    base_url: str = "https://api.anthropic.com"
+
+
 class ProvidersConfig(_Section):
-    gemini: ProviderConfig = ProviderConfig(base_url="https://generativelanguage.googleapis.com")
-    openai: ProviderConfig = ProviderConfig(base_url="https://api.openai.com/v1")
-    anthropic: ProviderConfig = ProviderConfig(base_url="https://api.anthropic.com")
+    gemini: GeminiConfig = GeminiConfig()
+    openai: OpenAIConfig = OpenAIConfig()
+    anthropic: AnthropicConfig = AnthropicConfig()
 
     def get(self, name: str) -> ProviderConfig:
         config: ProviderConfig = getattr(self, name)
@@ -89,11 +110,52 @@ class RoutingConfig(_Section):
     aliases: dict[str, str | list[str]] = Field(default_factory=dict)
 
 
+class SecretsConfig(_Section):
+    """Where provider keys come from (ai_proxy.secrets); "env" means the providers section."""
+
+    source: Literal["env", "aws", "gcp", "azure"] = "env"
+    # Re-read the secret this often so a rotated key is picked up; 0 = never.
+    refresh_seconds: Annotated[float, Field(ge=0)] = 300.0
+    aws_secret_id: str = "ai-proxy/api-keys"
+    aws_region: str | None = None
+    aws_endpoint_url: str | None = None
+    gcp_project: str | None = None
+    # One JSON secret {"gemini": "...", ...}, or one secret per provider (provider -> name).
+    gcp_secret: str = "ai-proxy-api-keys"
+    gcp_secrets: dict[str, str] = Field(default_factory=dict)
+    gcp_endpoint: str | None = None
+    azure_vault_url: str | None = None
+    # provider -> Key Vault secret name; empty = "<provider>-api-key" for each provider.
+    azure_secrets: dict[str, str] = Field(default_factory=dict)
+    # A user-assigned managed identity's client id; unset = DefaultAzureCredential.
+    azure_client_id: str | None = None
+
+    @field_validator("gcp_secrets", "azure_secrets")
+    @classmethod
+    def _known_providers(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(PROVIDER_NAMES))
+        if unknown:
+            expected = ", ".join(PROVIDER_NAMES)
+            raise ValueError(f"unknown provider {unknown[0]!r}; expected {expected}")
+        return value
+
+    @model_validator(mode="after")
+    def _source_settings(self) -> SecretsConfig:
+        names = list(self.gcp_secrets.values()) or [self.gcp_secret]
+        full_names = all(name.startswith("projects/") for name in names)
+        if self.source == "gcp" and not self.gcp_project and not full_names:
+            raise ValueError("source 'gcp' needs secrets.gcp_project")
+        if self.source == "azure" and not self.azure_vault_url:
+            raise ValueError("source 'azure' needs secrets.azure_vault_url")
+        return self
+
+
 class Config(_Section):
     server: ServerConfig = ServerConfig()
     log: LogConfig = LogConfig()
     providers: ProvidersConfig = ProvidersConfig()
     routing: RoutingConfig = RoutingConfig()
+    secrets: SecretsConfig = SecretsConfig()
 
 
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

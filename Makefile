@@ -1,0 +1,30 @@
+# Everything runs from a project-local virtualenv so a fresh machine needs only Python 3.11+.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install install-dev run test lint check
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+# The test suite needs the dev tools and every cloud extra (adapters are tested too).
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev,aws,gcp,azure]"
+
+run: install
+	$(BIN)/ai-proxy --config config.example.toml
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check core adapters
+	$(BIN)/mypy
+
+# The whole suite, end-to-end tests with the real Claude Code CLI included.
+test: lint
+	bash tests/e2e/install_claude_code.sh >/dev/null
+	$(BIN)/pytest -q

@@ -1,0 +1,62 @@
+"""Run the real gateway app under uvicorn on 127.0.0.1 in a background thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from ai_proxy.config import Config
+from ai_proxy.http.app import create_app
+
+TEST_KEYS = {
+    "gemini": "test-gemini-key",
+    "openai": "test-openai-key",
+    "anthropic": "test-anthropic-key",
+}
+
+
+def make_config(
+    upstreams: dict[str, str] | None = None,
+    keys: dict[str, str] | None = None,
+    **sections: dict[str, Any],
+) -> Config:
+    """A config whose providers point at fake upstreams (`{"gemini": base_url, ...}`)."""
+    keys = TEST_KEYS if keys is None else keys
+    providers: dict[str, Any] = {}
+    for name, base_url in (upstreams or {}).items():
+        providers[name] = {"base_url": base_url}
+        if name in keys:
+            providers[name]["api_key"] = keys[name]
+    return Config.model_validate({"providers": providers, **sections})
+
+
+@contextmanager
+def serve_gateway(config: Config) -> Iterator[str]:
+    """Yield the base URL of a running gateway; stop it (lifespan shutdown included) on exit."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host="127.0.0.1",
+            port=0,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("gateway did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,184 @@
+"""Gemini response chunks -> Anthropic events, streamed and not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from ai_proxy.anthropic.accumulate import accumulate
+from ai_proxy.errors import AuthenticationFailed, Overloaded, RateLimited, UpstreamError
+from ai_proxy.providers.gemini.errors import from_gemini_error
+from ai_proxy.providers.gemini.response import GeminiStreamTranslator
+from ai_proxy.sse import encode_events
+
+from tests.sse_grammar import check_stream
+
+USAGE = {"promptTokenCount": 12, "candidatesTokenCount": 7, "totalTokenCount": 19}
+
+
+def chunk(
+    parts: list[dict[str, Any]], finish: str | None = None, usage: dict[str, int] | None = None
+) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    return {
+        "candidates": [candidate],
+        "usageMetadata": usage or USAGE,
+        "modelVersion": "gemini-2.5-flash",
+    }
+
+
+def stream(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    translator = GeminiStreamTranslator("msg_1", "my-model")
+    events = [e for c in chunks for e in translator.feed_payload(c)] + translator.finish()
+    check_stream(encode_events(events))
+    return events
+
+
+def whole(response: dict[str, Any]) -> dict[str, Any]:
+    return accumulate(
+        GeminiStreamTranslator("msg_1", "my-model").translate_body(orjson.dumps(response))
+    )
+
+
+def test_text_streams_as_deltas_and_matches_non_streaming() -> None:
+    chunks = [chunk([{"text": "Hel"}]), chunk([{"text": "lo"}]), chunk([{"text": "!"}], "STOP")]
+    events = stream(chunks)
+    assert [e["delta"]["text"] for e in events if e["type"] == "content_block_delta"] == [
+        "Hel",
+        "lo",
+        "!",
+    ]
+    assert events[0]["message"]["usage"]["input_tokens"] == 12
+    message = accumulate(events)
+    assert message["content"] == [{"type": "text", "text": "Hello!"}]
+    assert message["stop_reason"] == "end_turn" and message["model"] == "my-model"
+    assert message["usage"]["output_tokens"] == 7
+    assert whole(chunk([{"text": "Hello!"}], "STOP")) == message
+
+
+def test_function_calls_become_tool_use_with_full_arguments() -> None:
+    parts = [
+        {
+            "functionCall": {"name": "Bash", "args": {"command": "ls /a"}},
+            "thoughtSignature": "c2ln",
+        },
+        {"functionCall": {"name": "Bash", "args": {"command": "ls /b"}}},
+    ]
+    events = stream([chunk(parts, "STOP")])
+    message = accumulate(events)
+    kinds = [b["type"] for b in message["content"]]
+    assert kinds == ["thinking", "tool_use", "tool_use"]
+    assert message["content"][0] == {"type": "thinking", "thinking": "", "signature": "gemini:c2ln"}
+    first, second = message["content"][1], message["content"][2]
+    assert first["input"] == {"command": "ls /a"} and second["input"] == {"command": "ls /b"}
+    assert first["id"] != second["id"]
+    for block in (first, second):
+        assert block["id"].startswith("toolu_") and all(
+            c.isalnum() or c in "_-" for c in block["id"]
+        )
+    assert message["stop_reason"] == "tool_use"
+
+
+def test_thoughts_become_thinking_blocks_with_signatures() -> None:
+    chunks = [
+        chunk([{"text": "Plan: ", "thought": True}]),
+        chunk([{"text": "do it", "thought": True, "thoughtSignature": "dGhvdWdodA=="}]),
+        chunk([{"text": "Answer"}], "STOP", {**USAGE, "thoughtsTokenCount": 30}),
+    ]
+    message = accumulate(stream(chunks))
+    assert message["content"] == [
+        {"type": "thinking", "thinking": "Plan: do it", "signature": "gemini:dGhvdWdodA=="},
+        {"type": "text", "text": "Answer"},
+    ]
+    assert message["usage"]["output_tokens"] == 37
+
+
+def test_cached_tokens_are_reported_as_cache_reads() -> None:
+    usage = {"promptTokenCount": 100, "cachedContentTokenCount": 60, "candidatesTokenCount": 5}
+    message = whole(chunk([{"text": "x"}], "STOP", usage))
+    assert message["usage"]["input_tokens"] == 40
+    assert message["usage"]["cache_read_input_tokens"] == 60
+
+
+@pytest.mark.parametrize(
+    ("finish", "stop_reason"),
+    [
+        ("STOP", "end_turn"),
+        ("MAX_TOKENS", "max_tokens"),
+        ("SAFETY", "refusal"),
+        ("RECITATION", "refusal"),
+        ("PROHIBITED_CONTENT", "refusal"),
+        ("BLOCKLIST", "refusal"),
+    ],
+)
+def test_finish_reasons(finish: str, stop_reason: str) -> None:
+    parts = [] if stop_reason == "refusal" else [{"text": "partial"}]
+    assert whole(chunk(parts, finish))["stop_reason"] == stop_reason
+
+
+def test_blocked_prompt_is_a_refusal() -> None:
+    message = whole({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": USAGE})
+    assert message["stop_reason"] == "refusal" and message["content"] == []
+
+
+def test_malformed_function_call_is_a_clear_error() -> None:
+    with pytest.raises(UpstreamError, match="MALFORMED_FUNCTION_CALL"):
+        whole(chunk([], "MALFORMED_FUNCTION_CALL"))
+
+
+def test_stream_without_finish_reason_is_truncated() -> None:
+    translator = GeminiStreamTranslator("msg_1", "m")
+    translator.feed_payload(chunk([{"text": "partial"}]))
+    with pytest.raises(UpstreamError, match="ended before"):
+        translator.finish()
+
+
+def test_empty_text_parts_are_never_returned() -> None:
+    message = whole(chunk([{"text": ""}, {"text": "x"}, {"text": ""}], "STOP"))
+    assert message["content"] == [{"type": "text", "text": "x"}]
+
+
+def test_error_inside_stream_is_raised() -> None:
+    translator = GeminiStreamTranslator("msg_1", "m")
+    with pytest.raises(Overloaded):
+        translator.feed_payload(
+            {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}
+        )
+
+
+def test_error_bodies_map_to_anthropic_errors() -> None:
+    rate = from_gemini_error(
+        429,
+        orjson.dumps(
+            {
+                "error": {
+                    "code": 429,
+                    "message": "Quota exceeded",
+                    "status": "RESOURCE_EXHAUSTED",
+                    "details": [
+                        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "16.5s"}
+                    ],
+                }
+            }
+        ),
+    )
+    assert isinstance(rate, RateLimited) and rate.retry_after == "17"
+    bad_key = from_gemini_error(
+        400,
+        orjson.dumps(
+            {
+                "error": {
+                    "code": 400,
+                    "message": "API key not valid. Please pass a valid API key.",
+                    "status": "INVALID_ARGUMENT",
+                    "details": [{"reason": "API_KEY_INVALID"}],
+                }
+            }
+        ),
+    )
+    assert isinstance(bad_key, AuthenticationFailed)
+    html = from_gemini_error(502, b"<html><body>Bad Gateway</body></html>")
+    assert html.status == 502 and "Bad Gateway" in html.message
