@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from pydantic_core import from_json
 
 from ..errors import UpstreamError
 
@@ -29,7 +29,7 @@ def accumulate(events: list[Event]) -> dict[str, Any]:
         elif kind == "content_block_stop":
             index = event["index"]
             if index in partial_json:
-                message["content"][index]["input"] = orjson.loads("".join(partial_json.pop(index)))
+                message["content"][index]["input"] = _parse_input(partial_json.pop(index))
         elif kind == "message_delta":
             message.update(event["delta"])
             message["usage"].update(event["usage"])
@@ -49,3 +49,12 @@ def _apply_delta(block: dict[str, Any], event: Event, partial_json: dict[int, li
         block["signature"] += delta["signature"]
     elif kind == "input_json_delta":
         partial_json.setdefault(event["index"], []).append(delta["partial_json"])
+
+
+def _parse_input(fragments: list[str]) -> Any:
+    """Tool input JSON; when max_tokens cut it short, whatever parses, as a streaming client
+    would have it (the Anthropic SDK parses partial JSON the same way)."""
+    try:
+        return from_json("".join(fragments), allow_partial=True)
+    except ValueError:
+        return {}
