@@ -28,3 +28,14 @@ lint: install-dev
 test: lint
 	bash tests/e2e/install_claude_code.sh >/dev/null
 	$(BIN)/pytest -q
+
+# Deployable artifacts under build/, one per platform (docs/deploy.md has the deploy commands).
+.PHONY: package-lambda package-azure package-cloudrun
+package-lambda: $(BIN)/python  ## build/ai-proxy-lambda.zip (size printed) for sam deploy
+	$(BIN)/python scripts/package.py lambda
+
+package-azure: $(BIN)/python  ## build/azure/ (.python_packages included) and its zip
+	$(BIN)/python scripts/package.py azure
+
+package-cloudrun: $(BIN)/python  ## build/ai-proxy-cloudrun.tar.gz, the docker build context
+	$(BIN)/python scripts/package.py cloudrun

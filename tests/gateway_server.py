@@ -24,8 +24,14 @@ def make_config(
     keys: dict[str, str] | None = None,
     **sections: dict[str, Any],
 ) -> Config:
-    """A config whose providers point at fake upstreams (`{"gemini": base_url, ...}`)."""
+    """A config whose providers point at fake upstreams (`{"gemini": base_url, ...}`).
+
+    Unless a test passes its own `auth` or `retries` section, client authentication is off and
+    upstream failures are not retried, so one scripted upstream answer is one client answer.
+    """
     keys = TEST_KEYS if keys is None else keys
+    sections.setdefault("auth", {"disabled": True})
+    sections.setdefault("retries", {"max_retries": 0})
     providers: dict[str, Any] = {}
     for name, base_url in (upstreams or {}).items():
         providers[name] = {"base_url": base_url}

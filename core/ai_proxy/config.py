@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -26,6 +27,7 @@ from pydantic import (
 ENV_PREFIX = "AI_PROXY_"
 CONFIG_PATH_ENV = "AI_PROXY_CONFIG"
 PROVIDER_NAMES = ("gemini", "openai", "anthropic")
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 class ConfigError(Exception):
@@ -43,11 +45,21 @@ class ServerConfig(_Section):
     ping_interval_seconds: Annotated[float, Field(gt=0)] = 10.0
     # Anthropic's own limit for a Messages request body.
     max_body_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
+    # On SIGTERM: /health/ready answers 503 at once, requests are still served this long (for
+    # load balancers to notice), then the listener closes (docs/operations.md, "Shutdown").
+    drain_seconds: Annotated[float, Field(ge=0)] = 5.0
+    # Then in-flight requests and streams get this long to finish before they are cut.
+    shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # `ai-proxy` worker processes (uvicorn --workers); metrics are then summed across them.
+    workers: Annotated[int, Field(ge=1, le=256)] = 1
 
 
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "text"] = "json"
+    # Debugging only: log request and non-streamed response bodies (key-shaped strings and
+    # the provider keys are still replaced by [redacted]).
+    log_bodies: bool = False
 
     @field_validator("level", "format", mode="before")
     @classmethod
@@ -57,7 +69,10 @@ class LogConfig(_Section):
 
 class TimeoutConfig(_Section):
     connect_seconds: Annotated[float, Field(gt=0)] = 10.0
-    # No upstream byte for this long (before the first byte, or between stream chunks).
+    # Until upstream's response headers arrive (connect included); unset = read_seconds.
+    first_byte_seconds: Annotated[float, Field(gt=0)] | None = None
+    # No upstream byte for this long (before the first byte, or between stream chunks): the
+    # stream idle timeout.
     read_seconds: Annotated[float, Field(gt=0)] = 300.0
     total_seconds: Annotated[float, Field(gt=0)] = 900.0
 
@@ -67,6 +82,9 @@ class ProviderConfig(_Section):
     base_url: str
     timeouts: TimeoutConfig = TimeoutConfig()
     max_connections: Annotated[int, Field(ge=1)] = 512
+    # Model ids GET /v1/models lists for this provider besides the built-in ones
+    # (ai_proxy.model_list); any name still routes by prefix or as provider/model.
+    models: list[str] = Field(default_factory=list)
 
     @field_validator("base_url")
     @classmethod
@@ -150,12 +168,82 @@ class SecretsConfig(_Section):
         return self
 
 
+class ClientKeyConfig(_Section):
+    # Appears in logs and metric labels, so kept to a label-safe alphabet.
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    # Hex SHA-256 of the key (`ai-proxy hash-key` prints it); the key itself is never stored.
+    sha256: str = Field(repr=False)
+    # Overrides limits.requests_per_minute for this key; 0 = unlimited.
+    requests_per_minute: Annotated[int, Field(ge=0)] | None = None
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.strip().lower()
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            raise ValueError("must be 64 hex digits (the output of `ai-proxy hash-key`)")
+        if value == EMPTY_SHA256:
+            raise ValueError("is the hash of an empty key")
+        return value
+
+
+class AuthConfig(_Section):
+    """Client keys for /v1/* (ai_proxy.auth). No keys and not disabled stops start-up."""
+
+    disabled: bool = False
+    client_keys: list[ClientKeyConfig] = Field(default_factory=list)
+
+    @field_validator("client_keys")
+    @classmethod
+    def _unique(cls, keys: list[ClientKeyConfig]) -> list[ClientKeyConfig]:
+        names = [key.name for key in keys]
+        if len(set(names)) != len(names):
+            raise ValueError("key names must be unique")
+        if len({key.sha256 for key in keys}) != len(keys):
+            raise ValueError("the same key hash is listed twice")
+        return keys
+
+
+class LimitsConfig(_Section):
+    # Token bucket per client key (per instance); 0 = no limit.
+    requests_per_minute: Annotated[int, Field(ge=0)] = 0
+    # Requests a key may send at once after being idle; 0 = requests_per_minute.
+    burst: Annotated[int, Field(ge=0)] = 0
+    # Upstream requests in flight on this instance; beyond it -> 529 at once, never a queue.
+    max_concurrent_upstream: Annotated[int, Field(ge=1)] = 1024
+
+
+class RetriesConfig(_Section):
+    # Extra tries of the same target after a transient failure (connection error, 429, 500,
+    # 502, 503, 504, 529), only before anything was sent to the client; 0 = none.
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    # Full-jitter exponential backoff: sleep uniform(0, min(max, initial * 2**retry)).
+    initial_backoff_seconds: Annotated[float, Field(gt=0)] = 0.5
+    max_backoff_seconds: Annotated[float, Field(gt=0)] = 8.0
+    # Upstream's Retry-After is waited when at most this; a longer one skips to the fallback.
+    max_retry_after_seconds: Annotated[float, Field(ge=0)] = 20.0
+    # No retry starts later than this after the request arrived.
+    budget_seconds: Annotated[float, Field(ge=0)] = 30.0
+
+
+class MetricsConfig(_Section):
+    # Serve Prometheus metrics at GET /metrics (off on Lambda, where nothing scrapes).
+    prometheus: bool = True
+    # Model names seen in labels besides configured aliases: the first names served
+    # successfully, up to this many; any other name is counted as "other".
+    max_model_labels: Annotated[int, Field(ge=0, le=1000)] = 50
+
+
 class Config(_Section):
     server: ServerConfig = ServerConfig()
     log: LogConfig = LogConfig()
     providers: ProvidersConfig = ProvidersConfig()
     routing: RoutingConfig = RoutingConfig()
+    metrics: MetricsConfig = MetricsConfig()
     secrets: SecretsConfig = SecretsConfig()
+    auth: AuthConfig = AuthConfig()
+    limits: LimitsConfig = LimitsConfig()
+    retries: RetriesConfig = RetriesConfig()
 
 
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

@@ -3,10 +3,12 @@
     GatewayError                    status  error.type
     ├── InvalidRequest                400   invalid_request_error  bad JSON or schema, unsupported
     ├── AuthenticationFailed          401   authentication_error   client key, upstream 401
+    ├── BillingError                  402   billing_error          upstream quota exhausted
     ├── PermissionDenied              403   permission_error       upstream 403
     ├── NotFound                      404   not_found_error        unroutable model, unknown path
     ├── RequestTooLarge               413   request_too_large      body over the configured limit
-    ├── RateLimited                   429   rate_limit_error       upstream 429 (Retry-After kept)
+    ├── RateLimited                   429   rate_limit_error       upstream 429 (Retry-After kept),
+    │                                                              client key over its rate
     ├── ProviderNotConfigured         500   api_error              provider has no API key
     ├── UpstreamError                 502   api_error              upstream 5xx (500 stays 500),
     │                                                              bad or truncated reply,
@@ -16,7 +18,9 @@
 
 Before the response starts, an error is sent as a JSON body with its status. Once an SSE stream
 has started, the same error becomes an ``event: error`` frame and the stream ends.
-`retryable` tells routing whether the next fallback target may be tried.
+`retryable` tells routing whether the next fallback target may be tried; `transient` whether
+the same target is worth another try after a pause (ai_proxy.retry): set for connection
+failures before a response and for upstream 429, 500, 502, 503, 504 and 529.
 """
 
 from __future__ import annotations
@@ -28,15 +32,26 @@ class GatewayError(Exception):
     status: int = 500
     error_type: str = "api_error"
     retryable: bool = False
+    transient: bool = False
 
     def __init__(
-        self, message: str, *, retry_after: str | None = None, status: int | None = None
+        self,
+        message: str,
+        *,
+        retry_after: str | None = None,
+        status: int | None = None,
+        transient: bool | None = None,
+        retryable: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
         if status is not None:
             self.status = status
+        if transient is not None:
+            self.transient = transient
+        if retryable is not None:
+            self.retryable = retryable
 
     def body(self) -> dict[str, object]:
         return {"type": "error", "error": {"type": self.error_type, "message": self.message}}
@@ -58,6 +73,14 @@ class InvalidRequest(GatewayError):
 class AuthenticationFailed(GatewayError):
     status = 401
     error_type = "authentication_error"
+
+
+class BillingError(GatewayError):
+    """The upstream account is out of credit: not worth retrying, but another target may serve."""
+
+    status = 402
+    error_type = "billing_error"
+    retryable = True
 
 
 class PermissionDenied(GatewayError):
@@ -105,6 +128,10 @@ class Overloaded(GatewayError):
     retryable = True
 
 
+# Upstream answers worth another try of the same target after a pause.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
+
+
 def from_upstream_status(status: int, message: str, retry_after: str | None) -> GatewayError:
     """Map an upstream HTTP error status to the error a client of Anthropic's API expects."""
     error: GatewayError
@@ -129,4 +156,5 @@ def from_upstream_status(status: int, message: str, retry_after: str | None) -> 
     else:
         # 500 stays 500 (an upstream bug); everything else 5xx is a bad gateway to the client.
         error = UpstreamError(message, status=500 if status == 500 else 502)
+    error.transient = status in TRANSIENT_STATUSES
     return error

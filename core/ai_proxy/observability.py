@@ -1,15 +1,132 @@
-"""What one request did, gathered as it runs and reported once when it ends."""
+"""What one request did, gathered as it runs and reported once when it ends.
+
+The gateway fills a `RequestRecord` as the request goes, then hands it to each `Observer`
+exactly once: for a JSON answer when `handle` returns, for a stream when the stream ends. The
+access log (`logs.AccessLog`), Prometheus (`metrics.PrometheusMetrics`) and CloudWatch EMF
+(`emf.EmfMetrics`) are observers; an adapter can add its own to `Gateway.observers`.
+
+Label values that come from clients (model names, paths) are bounded here, once, for every
+observer: `BoundedLabels` keeps at most a fixed number of model names, so a client sending a
+thousand made-up names cannot add a thousand metric series.
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .config import Config
+
+#: The id of the request this task serves; every log line of the request carries it.
+REQUEST_ID: ContextVar[str | None] = ContextVar("ai_proxy_request_id", default=None)
+
+OTHER = "other"  # a label value that stands for every value we do not name
+NONE = "none"  # the request never got that far (no provider chosen, no model parsed)
+MAX_INCOMING_ID = 128
+
+# Routes by path; anything else is one value, so scanners probing random paths add no series.
+ROUTES = {
+    "/v1/messages": "/v1/messages",
+    "/v1/messages/count_tokens": "/v1/messages/count_tokens",
+    "/v1/models": "/v1/models",
+    "/": "/",
+}
+STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 
 def new_request_id() -> str:
     return "req_" + secrets.token_hex(12)
+
+
+def request_id_from_headers(headers: Mapping[str, str]) -> str:
+    """The caller's id when it sent a usable one, else a new one.
+
+    `x-request-id` wins; a W3C `traceparent` lends its trace id, so our lines join the caller's
+    trace. Anything long or unprintable is ignored: the id is echoed in a response header and
+    in logs, where a CR/LF would be an injection.
+    """
+    incoming = headers.get("x-request-id", "")
+    if incoming and len(incoming) <= MAX_INCOMING_ID and incoming.isprintable():
+        return incoming
+    traceparent = headers.get("traceparent", "")
+    if traceparent:
+        trace_id = _trace_id(traceparent)
+        if trace_id is not None:
+            return trace_id
+    return new_request_id()
+
+
+def _trace_id(traceparent: str) -> str | None:
+    # version "-" trace-id (32 hex) "-" parent-id (16 hex) "-" flags (2 hex)
+    parts = traceparent.strip().split("-")
+    if len(parts) < 4 or len(parts[1]) != 32 or parts[0] == "ff":
+        return None
+    trace_id = parts[1].lower()
+    try:
+        if int(trace_id, 16) == 0:
+            return None  # all zeros is the spec's "invalid"
+    except ValueError:
+        return None
+    return trace_id
+
+
+def route_label(path: str) -> str:
+    route = ROUTES.get(path)
+    if route is not None:
+        return route
+    return "/v1/models/{id}" if path.startswith("/v1/models/") else OTHER
+
+
+def status_class(status: int) -> str:
+    index = status // 100
+    return STATUS_CLASSES[index] if 0 <= index < len(STATUS_CLASSES) else OTHER
+
+
+class BoundedLabels:
+    """Model names as label values, never more than a fixed number of them.
+
+    A name is its own label when configured (an alias, an alias's target) or once it has been
+    served successfully, up to `limit` such names; every other name is `other`. Failed requests
+    never admit a name, so made-up names (404s) always fall into `other`.
+    """
+
+    MAX_NAME = 100
+
+    def __init__(self, known: Iterable[str], limit: int) -> None:
+        self._names: set[str] = set(known)
+        self._capacity = len(self._names) + limit
+
+    def get(self, name: str | None, admit: bool) -> str:
+        if name is None:
+            return NONE
+        if name in self._names:
+            return name
+        if (
+            admit
+            and len(self._names) < self._capacity
+            and len(name) <= self.MAX_NAME
+            and name.isprintable()
+        ):
+            self._names.add(name)
+            return name
+        return OTHER
+
+
+def model_labels(config: Config) -> tuple[BoundedLabels, BoundedLabels]:
+    """Labels for client-visible models (aliases known) and upstream models (their targets)."""
+    aliases = config.routing.aliases
+    targets = [
+        entry.partition("/")[2] or entry
+        for chain in aliases.values()
+        for entry in ([chain] if isinstance(chain, str) else chain)
+    ]
+    limit = config.metrics.max_model_labels
+    return BoundedLabels(aliases, limit), BoundedLabels(targets, limit)
 
 
 @dataclass(slots=True)
@@ -23,11 +140,26 @@ class RequestRecord:
     provider: str | None = None
     upstream_model: str | None = None
     stream: bool = False
-    fallbacks: int = 0
+    fallbacks: int = 0  # targets tried after the first
+    retries: int = 0  # repeated attempts on the same target
     error_type: str | None = None
+    error_message: str | None = None
+    client_name: str | None = None  # the client key's name, once clients authenticate
+    upstream_started: float | None = None  # the last attempt's request went out
+    upstream_finished: float | None = None  # its last byte came back
     first_event: float | None = None
+    first_token: float | None = None  # first content delta of a stream
     finished: float | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    # Bookkeeping for observers: counted in the in-flight gauges, an SSE body is open,
+    # already reported (reporting happens once even when two layers try).
+    in_flight: bool = False
+    streaming: bool = False
+    reported: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error_type is None
 
     def observe_usage(self, usage: dict[str, Any]) -> None:
         for key, value in usage.items():
@@ -39,7 +171,26 @@ class RequestRecord:
             self.first_event = time.perf_counter()
         for event in events:
             kind = event["type"]
-            if kind == "message_start":
+            if kind == "content_block_delta":
+                if self.first_token is None:
+                    self.first_token = time.perf_counter()
+            elif kind == "message_start":
                 self.observe_usage(event["message"]["usage"])
             elif kind == "message_delta":
                 self.observe_usage(event["usage"])
+            elif kind == "error":
+                # A relayed upstream error event (pass-through streams), as its own type says.
+                self.error_type = str(event["error"]["type"])
+                self.error_message = str(event["error"].get("message", ""))
+
+
+class Observer(Protocol):
+    """Told about every request. Called on the event loop: must not block or raise."""
+
+    def request_started(self, record: RequestRecord) -> None: ...
+
+    def stream_started(self, record: RequestRecord) -> None: ...
+
+    def request_finished(self, record: RequestRecord) -> None: ...
+
+    def secret_refresh_failed(self, source: str) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,3 +72,23 @@ class SSEDecoder:
     def pending(self) -> bool:
         """True when bytes of an unfinished event are buffered (a truncated stream)."""
         return bool(self._data or self._buffer.strip())
+
+
+_LINE_END = re.compile(rb"\r\n|\n|\r")
+
+
+def complete_events_end(buffer: bytes) -> int:
+    """How many leading bytes of `buffer` make up complete events (up to and including the
+    blank line that ends the last one); 0 when no event is complete yet."""
+    if b"\r" not in buffer:
+        end = buffer.rfind(b"\n\n")
+        if end >= 0:
+            return end + 2
+        return 1 if buffer.startswith(b"\n") else 0  # a blank line right after the last cut
+    end = 0
+    previous_end = -1
+    for match in _LINE_END.finditer(buffer):
+        if match.start() == previous_end or match.start() == 0:
+            end = match.end()  # an empty line: the event before it is complete
+        previous_end = match.end()
+    return end

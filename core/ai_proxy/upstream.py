@@ -8,6 +8,7 @@ Every transport failure leaves here as a GatewayError; nothing else escapes.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,7 @@ class UpstreamClient:
         self._config = config
         self._session: aiohttp.ClientSession | None = None
         timeouts = config.timeouts
+        self._timeouts = timeouts
         self._timeout = aiohttp.ClientTimeout(
             total=timeouts.total_seconds,
             connect=timeouts.connect_seconds,
@@ -44,30 +46,64 @@ class UpstreamClient:
 
     @asynccontextmanager
     async def post(self, request: UpstreamRequest) -> AsyncIterator[aiohttp.ClientResponse]:
-        """POST and yield the response with its body unread; released on exit."""
+        """POST and yield the response with its body unread; released on exit.
+
+        Failures while the caller reads the body surface here too and leave as GatewayError."""
         session = self._get_session()
+        first_byte = self._timeouts.first_byte_seconds
         try:
-            async with session.post(
-                request.url, data=request.body, headers=request.headers
-            ) as response:
+            deadline = asyncio.timeout(first_byte)
+            try:
+                async with deadline:
+                    response = await session.post(
+                        request.url, data=request.body, headers=request.headers
+                    )
+            except TimeoutError:
+                if deadline.expired():
+                    raise UpstreamTimeout(
+                        f"{self.name} upstream sent no response within {first_byte}s "
+                        "(timeouts.first_byte_seconds)"
+                    ) from None
+                raise
+            async with response:
                 yield response
         except aiohttp.ClientError as exc:
             raise self.error_from_exception(exc) from None
-        except TimeoutError:
-            raise UpstreamTimeout(f"{self.name} upstream did not answer in time") from None
+        except TimeoutError as exc:
+            raise self.error_from_exception(exc) from None
 
     def error_from_exception(self, exc: BaseException) -> GatewayError:
         """A transport failure, worded without URLs (they may carry secrets in proxies)."""
+        timeouts = self._timeouts
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
-            return UpstreamTimeout(f"{self.name} upstream: connection timed out")
-        if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
-            return UpstreamTimeout(f"{self.name} upstream: no data within the read timeout")
+            return UpstreamTimeout(
+                f"{self.name} upstream: connection timed out after "
+                f"{timeouts.connect_seconds:g}s (timeouts.connect_seconds)"
+            )
+        if isinstance(exc, aiohttp.ServerTimeoutError):
+            return UpstreamTimeout(
+                f"{self.name} upstream sent nothing for {timeouts.read_seconds:g}s "
+                "(timeouts.read_seconds)"
+            )
+        if isinstance(exc, TimeoutError):
+            # aiohttp's `total` fires as a bare TimeoutError, stream body included.
+            return UpstreamTimeout(
+                f"{self.name} upstream did not finish within {timeouts.total_seconds:g}s "
+                "(timeouts.total_seconds)"
+            )
+        # Below: no usable answer arrived, so another try may well succeed (ai_proxy.retry).
         if isinstance(exc, aiohttp.ClientConnectorError):
             return UpstreamError(
-                f"{self.name} upstream unreachable: {exc.os_error.strerror or exc}"
+                f"{self.name} upstream unreachable: {_reason(exc.os_error)}", transient=True
             )
         if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-            return UpstreamError(f"{self.name} upstream closed the connection before finishing")
+            return UpstreamError(
+                f"{self.name} upstream closed the connection before finishing", transient=True
+            )
+        if isinstance(exc, aiohttp.ClientOSError):
+            return UpstreamError(
+                f"{self.name} upstream connection failed: {_reason(exc)}", transient=True
+            )
         return UpstreamError(f"{self.name} upstream connection failed: {type(exc).__name__}")
 
     async def close(self) -> None:
@@ -76,3 +112,11 @@ class UpstreamClient:
             # Let aiohttp's SSL transports finish closing (aiohttp docs, "graceful shutdown").
             await asyncio.sleep(0)
         self._session = None
+
+
+def _reason(error: OSError) -> str:
+    """The errno's words only: aiohttp's messages name host and port, which may identify a
+    private proxy or an internal address."""
+    if error.errno is not None:
+        return os.strerror(error.errno)
+    return type(error).__name__

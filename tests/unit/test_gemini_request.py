@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,8 @@ from ai_proxy.errors import InvalidRequest
 from ai_proxy.providers.gemini.request import to_gemini_request
 from google.ai.generativelanguage_v1beta.types import generative_service
 from google.protobuf import json_format
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def translate(model: str = "gemini-2.5-flash", **fields: Any) -> dict[str, Any]:
@@ -345,3 +349,25 @@ def test_server_tool_blocks_in_history_are_refused() -> None:
     ]
     with pytest.raises(InvalidRequest, match="server_tool_use"):
         translate(messages=messages)
+
+
+def test_deferred_tools_are_not_declared() -> None:
+    """Claude Code sends a `defer_loading` placeholder that must never be called."""
+    tools = [*TOOLS, {"name": "DeferredToolPlaceholder", "input_schema": {}, "defer_loading": True}]
+    body = translate(messages=[user("hi")], tools=tools)
+    names = [d["name"] for d in body["tools"][0]["functionDeclarations"]]
+    assert names == ["Bash", "Read"]
+
+
+def test_claude_code_request_translates() -> None:
+    """A real captured Claude Code request (adaptive thinking, effort, context_management,
+    a trailing system message, cache_control everywhere) translates and passes the schema."""
+    captured = json.loads((FIXTURES / "claude_code" / "request.json").read_text())
+    body = to_gemini_request(MessagesRequest.model_validate(captured), "gemini-2.5-pro")
+    json_format.ParseDict(body, generative_service.GenerateContentRequest.pb()())
+    assert [c["role"] for c in body["contents"]] == ["user"]
+    assert len(body["systemInstruction"]["parts"]) == 4  # 3 system blocks + the system message
+    assert body["generationConfig"]["thinkingConfig"] == {
+        "thinkingBudget": 24576,
+        "includeThoughts": True,
+    }

@@ -134,6 +134,8 @@ class Tool(_Model):
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
     # Anthropic server tools (e.g. web_search_20250305) carry a `type`; custom tools may too.
     type: str | None = None
+    # Tool-search beta: not shown to the model until found (Claude Code sends a placeholder).
+    defer_loading: bool = False
 
 
 class ToolChoice(_Model):
@@ -171,6 +173,12 @@ class MessagesRequest(_Model):
     output_config: OutputConfig | None = None
     metadata: Metadata | None = None
 
+    @property
+    def loaded_tools(self) -> list[Tool]:
+        """The tools a model may call now: deferred ones wait for Anthropic's tool search,
+        which other providers do not have."""
+        return [tool for tool in self.tools or () if not tool.defer_loading]
+
 
 class CountTokensRequest(_Model):
     model: NonEmptyStr
@@ -179,3 +187,8 @@ class CountTokensRequest(_Model):
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     thinking: ThinkingConfig | None = None
+
+    @property
+    def loaded_tools(self) -> list[Tool]:
+        """As for MessagesRequest: a count covers what the model would be sent."""
+        return [tool for tool in self.tools or () if not tool.defer_loading]

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ..errors import GatewayError, RequestTooLarge, UpstreamError
-from ..gateway import CoreRequest, CoreResponse, Gateway
-from ..observability import RequestRecord, new_request_id
+from ..config import ConfigError
+from ..errors import AuthenticationFailed, GatewayError, RequestTooLarge, UpstreamError
+from ..gateway import INTERNAL_PATHS, PUBLIC_PATHS, CoreRequest, CoreResponse, Gateway
+from ..observability import RequestRecord, new_request_id, request_id_from_headers
+from ..shutdown import DrainOnSigterm
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,25 +38,65 @@ class GatewayApp:
             await self._lifespan(receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
+        refresh: asyncio.Task[None] | None = None
+        drain: DrainOnSigterm | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    if not self.gateway.secrets_loaded:
+                        # SDK clients block; keep the loop free while the secret is read.
+                        await asyncio.to_thread(self.gateway.load_secrets)
+                except ConfigError as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                refresh = asyncio.create_task(self.gateway.refresh_secrets_forever())
+                drain = DrainOnSigterm.install(
+                    self.gateway, self.gateway.config.server.drain_seconds
+                )
+                self.gateway.log_startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if drain is not None:
+                    drain.uninstall()
+                if refresh is not None:
+                    refresh.cancel()
+                    await asyncio.gather(refresh, return_exceptions=True)
                 await self.gateway.close()
+                logging.getLogger("ai_proxy.lifecycle").info("stopped")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _refused(self, path: str, headers: dict[str, str]) -> bool:
+        """Checked before the body is read; Gateway.handle checks again and answers the 401."""
+        gateway = self.gateway
+        if gateway.auth.disabled or path in PUBLIC_PATHS or path in INTERNAL_PATHS:
+            return False
+        try:
+            gateway.auth.authenticate(headers)
+        except AuthenticationFailed:
+            return True
+        return False
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope["headers"]
         }
+        started = time.perf_counter()
         try:
-            body = await _read_body(receive, self.gateway.config.server.max_body_bytes)
+            if self._refused(scope["path"], headers):
+                body = b""  # handle() answers 401: a stranger cannot make us buffer a body
+            else:
+                body = await _read_body(receive, headers, self.gateway.config.server.max_body_bytes)
         except GatewayError as error:
-            record = RequestRecord(new_request_id(), scope["method"], scope["path"], 0.0)
-            await _send_response(send, self.gateway.error_response(error, record), scope)
+            record = RequestRecord(
+                request_id_from_headers(headers), scope["method"], scope["path"], started
+            )
+            response = self.gateway.error_response(error, record)
+            response.headers.append((b"request-id", record.request_id.encode()))
+            self.gateway.finish(record)
+            await _send_response(send, response, scope)
             return
         request = CoreRequest(
             method=scope["method"],
@@ -67,16 +110,26 @@ class GatewayApp:
         except Exception:
             # A bug, not an upstream failure: log it with the trace, tell the client nothing more.
             log.exception("unhandled error serving %s %s", request.method, request.path)
-            record = RequestRecord(new_request_id(), request.method, request.path, 0.0)
+            record = RequestRecord(new_request_id(), request.method, request.path, started)
             internal = UpstreamError("internal gateway error", status=500)
             response = self.gateway.error_response(internal, record)
+            self.gateway.finish(record)
         if isinstance(response.body, bytes):
             await _send_response(send, response, scope)
-        else:
+            return
+        try:
             await _stream_response(send, receive, response, response.body)
+        finally:
+            if response.record is not None:
+                # The stream reports itself when it ends; this covers one never iterated.
+                self.gateway.finish(response.record)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it is known to be over the limit."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(f"request body exceeds {limit} bytes (server.max_body_bytes)")
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -17,6 +17,7 @@ from ..anthropic.models import CountTokensRequest, MessagesRequest
 from ..config import ProviderConfig
 from ..errors import GatewayError, UpstreamError, from_upstream_status
 from ..sse import SSEEvent
+from ..tokens import count_request_tokens
 from .blocks import Event
 
 
@@ -37,10 +38,20 @@ class RequestContext:
     request_id: str
     # Client headers a provider may forward (already filtered to an allow-list).
     forward_headers: Mapping[str, str] = field(default_factory=dict)
+    # The body exactly as the client sent it, and its query string: a pass-through provider
+    # forwards them instead of re-serializing the parsed model.
+    client_body: bytes = b""
+    client_query: str = ""
 
 
 class StreamTranslator(ABC):
-    """Sans-IO: upstream events in, Anthropic events out."""
+    """Sans-IO: upstream events in, Anthropic events out.
+
+    A pass-through translator sets `relays_raw`: the gateway then relays upstream's bytes
+    unchanged, and `feed` only returns the events worth observing (usage, errors).
+    """
+
+    relays_raw: bool = False
 
     @abstractmethod
     def feed_payload(self, payload: Any) -> list[Event]:
@@ -58,6 +69,14 @@ class StreamTranslator(ABC):
                 f"upstream sent a stream event that is not JSON: {event.data[:200]!r}"
             ) from None
         return self.feed_payload(payload)
+
+    def relay_frames(self, frames: bytes) -> bytes:
+        """Pass-through only: whole upstream SSE events about to go to the client."""
+        return frames
+
+    def relay_body(self, body: bytes) -> tuple[bytes, dict[str, Any]]:
+        """Pass-through only: the non-streaming body as the client gets it, and its usage."""
+        raise NotImplementedError(f"{type(self).__name__} does not relay raw bodies")
 
     def translate_body(self, body: bytes) -> list[Event]:
         """The non-streaming path: the whole upstream body, then the end."""
@@ -86,11 +105,16 @@ class Provider(ABC):
 
     def build_count_tokens_request(
         self, request: CountTokensRequest, context: RequestContext, api_key: str
-    ) -> UpstreamRequest:
-        raise NotImplementedError
+    ) -> UpstreamRequest | None:
+        """The upstream counting call, or None to count locally (`count_tokens_locally`)."""
+        return None
 
     def parse_count_tokens(self, body: bytes) -> int:
-        raise NotImplementedError
+        raise NotImplementedError(f"{self.name} has no counting API")
+
+    def count_tokens_locally(self, request: CountTokensRequest, context: RequestContext) -> int:
+        """Default for providers without a counting API: OpenAI's tokenizer (tokens.py)."""
+        return count_request_tokens(request, context.upstream_model)
 
     def error_from_response(
         self, status: int, headers: Mapping[str, str], body: bytes

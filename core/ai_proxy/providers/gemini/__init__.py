@@ -6,12 +6,12 @@ from collections.abc import Mapping
 
 import orjson
 
-from ...anthropic.models import MessagesRequest
-from ...errors import GatewayError
+from ...anthropic.models import CountTokensRequest, MessagesRequest
+from ...errors import GatewayError, UpstreamError
 from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
 from ..ids import new_message_id
 from .errors import from_gemini_error
-from .request import to_gemini_request
+from .request import to_gemini_count_tokens_request, to_gemini_request
 from .response import GeminiStreamTranslator
 
 
@@ -26,15 +26,33 @@ class GeminiProvider(Provider):
         method = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
         return UpstreamRequest(
             url=f"{self.config.base_url}/v1beta/models/{context.upstream_model}:{method}",
-            # The key goes in a header, never in the URL, so it cannot end up in access logs.
-            headers={
-                "content-type": "application/json",
-                "x-goog-api-key": api_key,
-                "x-request-id": context.request_id,
-            },
+            headers=_headers(context, api_key),
             body=orjson.dumps(body),
             stream=request.stream,
         )
+
+    def build_count_tokens_request(
+        self, request: CountTokensRequest, context: RequestContext, api_key: str
+    ) -> UpstreamRequest:
+        body = to_gemini_count_tokens_request(request, context.upstream_model)
+        return UpstreamRequest(
+            url=f"{self.config.base_url}/v1beta/models/{context.upstream_model}:countTokens",
+            headers=_headers(context, api_key),
+            body=orjson.dumps(body),
+        )
+
+    def parse_count_tokens(self, body: bytes) -> int:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise UpstreamError(f"gemini countTokens answered with invalid JSON: {body[:200]!r}")
+        # proto3 JSON leaves out zero values: an empty prompt counts as `{}`.
+        total = payload.get("totalTokens", 0)
+        if not isinstance(total, int):
+            raise UpstreamError(f"gemini countTokens answered without totalTokens: {body[:200]!r}")
+        return total
 
     def new_translator(self, context: RequestContext) -> StreamTranslator:
         return GeminiStreamTranslator(new_message_id(), context.client_model)
@@ -46,3 +64,12 @@ class GeminiProvider(Provider):
         if headers.get("retry-after"):
             error.retry_after = headers["retry-after"]
         return error
+
+
+def _headers(context: RequestContext, api_key: str) -> dict[str, str]:
+    # The key goes in a header, never in the URL, so it cannot end up in access logs.
+    return {
+        "content-type": "application/json",
+        "x-goog-api-key": api_key,
+        "x-request-id": context.request_id,
+    }

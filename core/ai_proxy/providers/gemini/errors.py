@@ -33,6 +33,9 @@ def from_gemini_error_payload(payload: Any, status: int | None) -> GatewayError:
         return AuthenticationFailed(
             "gemini rejected the configured API key (providers.gemini.api_key)"
         )
+    if code == 400 and "exceeds the maximum number of tokens" in message:
+        # Anthropic's wording, which Claude Code recognises to compact the conversation.
+        return from_upstream_status(code, f"prompt is too long (gemini: {message})", None)
     return from_upstream_status(code, f"gemini: {message}", _retry_after(details))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from ...anthropic.models import (
     Base64Source,
     ContentBlock,
+    CountTokensRequest,
     DocumentBlock,
     FileSource,
     ImageBlock,
@@ -37,6 +38,19 @@ PRO_MAX_BUDGET = 32768
 
 
 def to_gemini_request(request: MessagesRequest, model: str) -> dict[str, Any]:
+    body = to_gemini_prompt(request)
+    body["generationConfig"] = _to_generation_config(request, model)
+    return body
+
+
+def to_gemini_count_tokens_request(request: CountTokensRequest, model: str) -> dict[str, Any]:
+    """countTokens counts a whole GenerateContentRequest, so system and tools are included
+    (a bare `contents` would leave them out)."""
+    return {"generateContentRequest": {"model": f"models/{model}", **to_gemini_prompt(request)}}
+
+
+def to_gemini_prompt(request: MessagesRequest | CountTokensRequest) -> dict[str, Any]:
+    """What the model reads: contents, system instruction, tools and tool config."""
     system_texts = _system_texts(request)
     tool_calls = _tool_calls_by_id(request)
     contents: list[Content] = []
@@ -59,15 +73,14 @@ def to_gemini_request(request: MessagesRequest, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {"contents": contents}
     if system_texts:
         body["systemInstruction"] = {"parts": [{"text": t} for t in system_texts]}
-    if request.tools:
-        body["tools"] = [{"functionDeclarations": [_to_function(t) for t in request.tools]}]
+    if tools := request.loaded_tools:
+        body["tools"] = [{"functionDeclarations": [_to_function(t) for t in tools]}]
         if request.tool_choice is not None:
             body["toolConfig"] = {"functionCallingConfig": _to_calling_config(request.tool_choice)}
-    body["generationConfig"] = _to_generation_config(request, model)
     return body
 
 
-def _system_texts(request: MessagesRequest) -> list[str]:
+def _system_texts(request: MessagesRequest | CountTokensRequest) -> list[str]:
     if request.system is None:
         return []
     if isinstance(request.system, str):
@@ -81,7 +94,7 @@ def _plain_texts(content: str | list[ContentBlock]) -> list[str]:
     return [b.text for b in content if isinstance(b, TextBlock) and b.text]
 
 
-def _tool_calls_by_id(request: MessagesRequest) -> dict[str, tuple[int, str]]:
+def _tool_calls_by_id(request: MessagesRequest | CountTokensRequest) -> dict[str, tuple[int, str]]:
     """Every tool_use id in the conversation -> (its position in call order, tool name)."""
     calls = (
         block

@@ -1,0 +1,1 @@
+"""AWS Lambda entry points for ai-proxy (`handler.handler`; `run.sh` for the streaming path)."""

@@ -1,0 +1,97 @@
+"""`--baseline litellm`: the LiteLLM proxy, pinned, in its own virtualenv, on the same upstream.
+
+Never run in CI: the install is large and its start takes seconds. The virtualenv
+(bench/.venv-litellm) is created on first use. LiteLLM serves Anthropic's /v1/messages itself
+(its "unified" endpoint), so it is sent exactly the gateway's requests, and routes them to the
+same fake upstream: the ratios in the table compare the two on one machine, in one run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import procs
+from scenarios import API_KEY, MODELS, Request, anthropic_body
+
+if TYPE_CHECKING:
+    from run import Bench
+
+PIN = "litellm[proxy]==1.76.3"
+VENV = Path(__file__).resolve().parent / ".venv-litellm"
+
+
+def ensure_installed() -> Path:
+    litellm = VENV / "bin" / "litellm"
+    if litellm.exists():
+        return litellm
+    print(f"[bench] installing {PIN} into {VENV} (once)", file=sys.stderr, flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", PIN], check=True)
+    return litellm
+
+
+def _config(upstream: str, providers: list[str]) -> str:
+    entries = {
+        "gemini": f"gemini/{MODELS['gemini']}",
+        "openai": f"openai/{MODELS['openai']}",
+    }
+    bases = {"gemini": upstream, "openai": f"{upstream}/v1"}
+    lines = ["model_list:"]
+    for provider in providers:
+        lines += [
+            f"  - model_name: {MODELS[provider]}",
+            "    litellm_params:",
+            f"      model: {entries[provider]}",
+            f"      api_key: {API_KEY}",
+            f"      api_base: {bases[provider]}",
+        ]
+    lines += ["litellm_settings:", "  drop_params: true", "  telemetry: false"]
+    return "\n".join(lines) + "\n"
+
+
+def start(bench: Bench, upstream: str, providers: list[str]) -> tuple[int, procs.Process]:
+    litellm = ensure_installed()
+    config = bench.work / "litellm-config.yaml"
+    config.write_text(_config(upstream, providers))
+    port = procs.free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AI_PROXY_", "PYTHON"))},
+        # Never reach out: the model price map ships inside the package.
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_TELEMETRY": "False",
+    }
+    argv = [
+        *bench.pin.gateway_prefix(),
+        str(litellm),
+        "--config",
+        str(config),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+    ]
+    process = bench.start("litellm", argv, env=env)
+    body = anthropic_body(providers[0], "small", False)
+    seconds = procs.wait_until_answers(process, port, "/v1/messages", body, timeout=180)
+    print(f"[bench] litellm answering after {seconds:.1f} s", file=sys.stderr, flush=True)
+    return port, process
+
+
+def requests(work: Path, kinds: list[Any]) -> dict[tuple[str, Any], Request]:
+    """LiteLLM gets the very requests the gateway gets (Anthropic Messages)."""
+    out = {}
+    for provider, body, stream in kinds:
+        name = f"{provider}-{body}-{'stream' if stream else 'json'}"
+        out["litellm", (provider, body, stream)] = Request(
+            "/v1/messages",
+            {"anthropic-version": "2023-06-01"},
+            work / "bodies" / f"{name}.anthropic.json",
+        )
+    return out

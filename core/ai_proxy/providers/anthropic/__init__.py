@@ -1,0 +1,88 @@
+"""Anthropic behind the gateway: a pass-through that relays bytes and observes usage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import parse_qsl
+
+import orjson
+
+from ...anthropic.models import CountTokensRequest, MessagesRequest
+from ...errors import GatewayError, UpstreamError
+from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
+from .errors import from_anthropic_error
+from .request import to_anthropic_body
+from .stream import AnthropicStreamObserver
+
+DEFAULT_VERSION = "2023-06-01"
+# Client headers Anthropic gets as they were sent (the gateway's allow-list may hold more).
+FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+    key_setting = "providers.anthropic.api_key"
+
+    def build_request(
+        self, request: MessagesRequest, context: RequestContext, api_key: str
+    ) -> UpstreamRequest:
+        return UpstreamRequest(
+            url=self._url("/v1/messages", context),
+            headers=self._headers(context, api_key),
+            body=to_anthropic_body(_client_body(request, context), context.upstream_model),
+            stream=request.stream,
+        )
+
+    def new_translator(self, context: RequestContext) -> StreamTranslator:
+        return AnthropicStreamObserver(context.client_model)
+
+    def build_count_tokens_request(
+        self, request: CountTokensRequest, context: RequestContext, api_key: str
+    ) -> UpstreamRequest:
+        return UpstreamRequest(
+            url=self._url("/v1/messages/count_tokens", context),
+            headers=self._headers(context, api_key),
+            body=to_anthropic_body(_client_body(request, context), context.upstream_model),
+        )
+
+    def parse_count_tokens(self, body: bytes) -> int:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            payload = None
+        tokens = payload.get("input_tokens") if isinstance(payload, dict) else None
+        if not isinstance(tokens, int):
+            raise UpstreamError(
+                f"anthropic count_tokens answered without input_tokens: {body[:200]!r}"
+            )
+        return tokens
+
+    def error_from_response(
+        self, status: int, headers: Mapping[str, str], body: bytes
+    ) -> GatewayError:
+        return from_anthropic_error(status, headers, body)
+
+    def _url(self, path: str, context: RequestContext) -> str:
+        # The SDK's beta calls add ?beta=true; Anthropic gets it as the client sent it.
+        beta = ("beta", "true") in parse_qsl(context.client_query)
+        return f"{self.config.base_url}{path}{'?beta=true' if beta else ''}"
+
+    def _headers(self, context: RequestContext, api_key: str) -> dict[str, str]:
+        headers = {
+            "content-type": "application/json",
+            # Only ever the configured key: the client's x-api-key/authorization stay here.
+            "x-api-key": api_key,
+            "anthropic-version": DEFAULT_VERSION,
+        }
+        for name in FORWARDED_HEADERS:
+            value = context.forward_headers.get(name)
+            if value:
+                headers[name] = value
+        return headers
+
+
+def _client_body(request: MessagesRequest | CountTokensRequest, context: RequestContext) -> bytes:
+    """The client's bytes; a body rebuilt from the model only when called without them."""
+    if context.client_body:
+        return context.client_body
+    return orjson.dumps(request.model_dump(mode="json", exclude_unset=True))

@@ -1,0 +1,47 @@
+"""OpenAI Chat Completions behind the Anthropic Messages API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import orjson
+
+from ...anthropic.models import MessagesRequest
+from ...errors import GatewayError
+from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
+from ..ids import new_message_id
+from .errors import from_openai_error
+from .names import ToolNames
+from .request import to_openai_request
+from .response import OpenAIStreamTranslator
+
+
+class OpenAIProvider(Provider):
+    name = "openai"
+    key_setting = "providers.openai.api_key"
+
+    def build_request(
+        self, request: MessagesRequest, context: RequestContext, api_key: str
+    ) -> UpstreamRequest:
+        body = to_openai_request(request, context.upstream_model)
+        return UpstreamRequest(
+            url=f"{self.config.base_url}/chat/completions",
+            headers={
+                "content-type": "application/json",
+                "authorization": f"Bearer {api_key}",
+                # OpenAI logs this id with the request, so support can find it from ours.
+                "x-client-request-id": context.request_id,
+            },
+            body=orjson.dumps(body),
+            stream=request.stream,
+        )
+
+    def new_translator(self, context: RequestContext) -> StreamTranslator:
+        # Tool names shortened for OpenAI are mapped back from the client's own tool list.
+        names = ToolNames(client_body=context.client_body)
+        return OpenAIStreamTranslator(new_message_id(), context.client_model, names)
+
+    def error_from_response(
+        self, status: int, headers: Mapping[str, str], body: bytes
+    ) -> GatewayError:
+        return from_openai_error(status, headers, body)

@@ -1,0 +1,346 @@
+"""Anthropic Messages request -> OpenAI Chat Completions request body (`POST /chat/completions`)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from ...anthropic.models import (
+    Base64Source,
+    ContentBlock,
+    DocumentBlock,
+    FileSource,
+    ImageBlock,
+    MessagesRequest,
+    RedactedThinkingBlock,
+    ServerToolBlock,
+    TextBlock,
+    TextSource,
+    ThinkingBlock,
+    Tool,
+    ToolChoice,
+    ToolResultBlock,
+    ToolUseBlock,
+    UrlSource,
+)
+from ...errors import InvalidRequest
+from .limits import is_reasoning_model, max_output_tokens
+from .names import to_openai_call_id, to_openai_tool_name
+
+Message = dict[str, Any]
+Part = dict[str, Any]
+
+MAX_STOP_SEQUENCES = 4  # OpenAI rejects more than four
+# Anthropic's output_config.effort -> reasoning_effort every reasoning model accepts.
+EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high"}
+# thinking.budget_tokens below these -> "low", "medium"; anything larger -> "high".
+LOW_EFFORT_BUDGET = 4096
+MEDIUM_EFFORT_BUDGET = 16384
+
+
+def to_openai_request(request: MessagesRequest, model: str) -> dict[str, Any]:
+    reasoning = is_reasoning_model(model)
+    body: dict[str, Any] = {"model": model, "messages": _to_messages(request)}
+    cap = max_output_tokens(model)
+    body["max_completion_tokens"] = min(request.max_tokens, cap) if cap else request.max_tokens
+    if request.stream:
+        body["stream"] = True
+        # Without this OpenAI streams no usage at all; with it, one last chunk carries it.
+        body["stream_options"] = {"include_usage": True}
+    if reasoning:
+        # Reasoning models answer 400 to any temperature/top_p but the default: drop them.
+        effort = _to_reasoning_effort(request)
+        if effort is not None:
+            body["reasoning_effort"] = effort
+    else:
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.top_p is not None:
+            body["top_p"] = request.top_p
+    if request.stop_sequences:
+        body["stop"] = _to_stop(request.stop_sequences, model, reasoning)
+    if tools := request.loaded_tools:
+        body["tools"] = [_to_function_tool(tool) for tool in tools]
+        if request.tool_choice is not None:
+            body["tool_choice"] = _to_tool_choice(request.tool_choice)
+            if request.tool_choice.disable_parallel_tool_use:
+                body["parallel_tool_calls"] = False
+    if request.metadata is not None and request.metadata.user_id:
+        # OpenAI asks for a stable, hashed end-user id of at most 128 characters; Claude
+        # Code's user_id is longer than that and carries account and session ids.
+        body["safety_identifier"] = hashlib.sha256(request.metadata.user_id.encode()).hexdigest()
+    return body
+
+
+def _to_messages(request: MessagesRequest) -> list[Message]:
+    messages: list[Message] = []
+    system = _system_message(_system_texts(request))
+    if system is not None:
+        messages.append(system)
+    seen_calls: set[str] = set()
+    for message in request.messages:
+        match message.role:
+            case "system":
+                # OpenAI takes system messages anywhere, so they keep their place.
+                system = _system_message(_plain_texts(message.content))
+                if system is not None:
+                    messages.append(system)
+            case "assistant":
+                messages.extend(_assistant_messages(message.content, seen_calls))
+            case "user":
+                messages.extend(_user_messages(message.content, seen_calls))
+    if all(m["role"] == "system" for m in messages):
+        raise InvalidRequest("messages: all messages are empty; at least one needs content")
+    return messages
+
+
+def _system_texts(request: MessagesRequest) -> list[str]:
+    if request.system is None:
+        return []
+    if isinstance(request.system, str):
+        return [request.system] if request.system else []
+    return [block.text for block in request.system if block.text]
+
+
+def _plain_texts(content: str | list[ContentBlock]) -> list[str]:
+    if isinstance(content, str):
+        return [content] if content else []
+    texts = []
+    for block in content:
+        if not isinstance(block, TextBlock):
+            raise InvalidRequest(
+                f"a system message can only hold text blocks on OpenAI, not '{block.type}'"
+            )
+        if block.text:
+            texts.append(block.text)
+    return texts
+
+
+def _system_message(texts: list[str]) -> Message | None:
+    return {"role": "system", "content": _text_content(texts)} if texts else None
+
+
+def _text_content(texts: list[str]) -> str | list[Part]:
+    if len(texts) == 1:
+        return texts[0]
+    return [{"type": "text", "text": text} for text in texts]
+
+
+def _assistant_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> list[Message]:
+    if isinstance(content, str):
+        return [{"role": "assistant", "content": content}] if content else []
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for block in content:
+        match block:
+            case TextBlock():
+                if block.text:
+                    texts.append(block.text)
+            case ToolUseBlock():
+                seen_calls.add(block.id)
+                calls.append(
+                    {
+                        "id": to_openai_call_id(block.id),
+                        "type": "function",
+                        "function": {
+                            "name": to_openai_tool_name(block.name),
+                            "arguments": orjson.dumps(block.input).decode(),
+                        },
+                    }
+                )
+            case ThinkingBlock() | RedactedThinkingBlock():
+                # Chat Completions has no way to take reasoning back (any provider's).
+                continue
+            case ImageBlock() | DocumentBlock() | ToolResultBlock():
+                raise InvalidRequest(
+                    f"an assistant message cannot hold a '{block.type}' block on OpenAI"
+                )
+            case ServerToolBlock():
+                raise _server_tool_block(block)
+    if not texts and not calls:
+        return []
+    message: Message = {"role": "assistant", "content": _text_content(texts) if texts else None}
+    if calls:
+        message["tool_calls"] = calls
+    return [message]
+
+
+def _user_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> list[Message]:
+    if isinstance(content, str):
+        return [{"role": "user", "content": content}] if content else []
+    tool_messages: list[Message] = []
+    attachments: list[Part] = []
+    parts: list[Part] = []
+    for block in content:
+        match block:
+            case TextBlock():
+                if block.text:
+                    parts.append({"type": "text", "text": block.text})
+            case ImageBlock() | DocumentBlock():
+                parts.append(_media_part(block))
+            case ToolResultBlock():
+                message, media = _tool_message(block, seen_calls)
+                tool_messages.append(message)
+                attachments.extend(media)
+            case ThinkingBlock() | RedactedThinkingBlock():
+                continue
+            case ToolUseBlock():
+                raise InvalidRequest("a tool_use block belongs in an assistant message")
+            case ServerToolBlock():
+                raise _server_tool_block(block)
+    # Tool messages must directly follow the assistant's tool_calls, so the media of tool
+    # results (a tool message holds text only) and the user's own content come after them.
+    rest = attachments + parts
+    if not rest:
+        return tool_messages
+    if len(rest) == 1 and rest[0]["type"] == "text":
+        return [*tool_messages, {"role": "user", "content": rest[0]["text"]}]
+    return [*tool_messages, {"role": "user", "content": rest}]
+
+
+def _tool_message(block: ToolResultBlock, seen_calls: set[str]) -> tuple[Message, list[Part]]:
+    """The tool message answering a call, and the media it carried for a later user message."""
+    if block.tool_use_id not in seen_calls:
+        raise InvalidRequest(
+            f"tool_result block references tool_use_id '{block.tool_use_id}', "
+            "but no earlier tool_use block has that id"
+        )
+    call_id = to_openai_call_id(block.tool_use_id)
+    texts: list[str] = []
+    media: list[Part] = []
+    if isinstance(block.content, str):
+        texts.append(block.content)
+    else:
+        for item in block.content:
+            if isinstance(item, TextBlock):
+                texts.append(item.text)
+            else:
+                media.append(_media_part(item))
+    text = "\n".join(t for t in texts if t)
+    if media:
+        # Tell the model which call the media in the next user message belong to.
+        media.insert(0, {"type": "text", "text": f"Attachments from the result of {call_id}:"})
+        text = text or "(the result's attachments follow in the next message)"
+    if block.is_error:
+        text = f"Error: {text}" if text else "Error"
+    return {"role": "tool", "tool_call_id": call_id, "content": text}, media
+
+
+def _media_part(block: ImageBlock | DocumentBlock) -> Part:
+    if isinstance(block, ImageBlock):
+        return _image_part(block)
+    return _document_part(block)
+
+
+def _image_part(block: ImageBlock) -> Part:
+    source = block.source
+    match source:
+        case Base64Source():
+            url = f"data:{source.media_type};base64,{source.data}"
+            return {"type": "image_url", "image_url": {"url": url}}
+        case UrlSource():
+            return {"type": "image_url", "image_url": {"url": source.url}}
+        case FileSource():
+            raise InvalidRequest(
+                "image source type 'file' (Anthropic Files API) is not available on OpenAI; "
+                "send the image as base64 or a URL"
+            )
+
+
+def _document_part(block: DocumentBlock) -> Part:
+    source = block.source
+    match source:
+        case Base64Source():
+            if source.media_type != "application/pdf":
+                raise InvalidRequest(
+                    f"document media_type '{source.media_type}' is not supported on OpenAI; "
+                    "base64 documents must be application/pdf"
+                )
+            return {
+                "type": "file",
+                "file": {
+                    "filename": block.title or "document.pdf",
+                    "file_data": f"data:application/pdf;base64,{source.data}",
+                },
+            }
+        case TextSource():
+            text = f"{block.title}\n\n{source.data}" if block.title else source.data
+            return {"type": "text", "text": text}
+        case UrlSource():
+            raise InvalidRequest(
+                "document source type 'url' is not supported on OpenAI, which takes PDFs only "
+                "as inline data; send the document as base64"
+            )
+        case FileSource():
+            raise InvalidRequest(
+                "document source type 'file' (Anthropic Files API) is not available on "
+                "OpenAI; send the document as base64"
+            )
+
+
+def _server_tool_block(block: ServerToolBlock) -> InvalidRequest:
+    return InvalidRequest(
+        f"content block type '{block.type}' is an Anthropic server tool block, "
+        "which OpenAI cannot carry"
+    )
+
+
+def _to_function_tool(tool: Tool) -> dict[str, Any]:
+    if tool.type not in (None, "custom"):
+        raise InvalidRequest(
+            f"tools: '{tool.name}' is an Anthropic server tool (type '{tool.type}') "
+            "that OpenAI has no equivalent for"
+        )
+    function: dict[str, Any] = {
+        "name": to_openai_tool_name(tool.name),
+        "parameters": tool.input_schema,
+    }
+    if tool.description:
+        function["description"] = tool.description
+    return {"type": "function", "function": function}
+
+
+def _to_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    match choice.type:
+        case "auto":
+            return "auto"
+        case "any":
+            return "required"
+        case "none":
+            return "none"
+        case "tool":
+            if not choice.name:
+                raise InvalidRequest("tool_choice.name: required when tool_choice.type is 'tool'")
+            return {"type": "function", "function": {"name": to_openai_tool_name(choice.name)}}
+
+
+def _to_stop(stop_sequences: list[str], model: str, reasoning: bool) -> list[str]:
+    if len(stop_sequences) > MAX_STOP_SEQUENCES:
+        raise InvalidRequest(
+            f"stop_sequences: OpenAI accepts at most {MAX_STOP_SEQUENCES}, "
+            f"got {len(stop_sequences)}"
+        )
+    if reasoning:
+        raise InvalidRequest(
+            f"stop_sequences: OpenAI reasoning model '{model}' does not support stop sequences"
+        )
+    return stop_sequences
+
+
+def _to_reasoning_effort(request: MessagesRequest) -> str | None:
+    effort = request.output_config.effort if request.output_config else None
+    if effort is not None:
+        return EFFORTS[effort]
+    thinking = request.thinking
+    if thinking is None or thinking.type != "enabled":
+        return None  # adaptive or disabled: the model's own default effort
+    budget = thinking.budget_tokens
+    if budget is None:
+        raise InvalidRequest("thinking.budget_tokens: required when thinking.type is 'enabled'")
+    if budget < LOW_EFFORT_BUDGET:
+        return "low"
+    if budget < MEDIUM_EFFORT_BUDGET:
+        return "medium"
+    return "high"

@@ -1,0 +1,71 @@
+"""The benchmark's smoke run: it starts, measures every column and the gateway answers right.
+
+No timing is asserted: this machine's numbers belong in docs/performance.md, not in a test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import report  # noqa: E402
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_quick_benchmark_fills_the_table(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--quick",
+            # Sub-second runs use the Python client, so the test needs no wrk.
+            "--duration",
+            "0.2",
+            "--ttfe-duration",
+            "0.1",
+            "--warmup",
+            "0",
+            "--concurrency",
+            "1,8",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=540,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    header = next(line for line in done.stdout.splitlines() if line.startswith("| provider"))
+    assert [cell.strip() for cell in header.strip("|").split("|")] == report.COLUMNS
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    scenarios = results["scenarios"]
+    assert {row["body"] for row in scenarios} == {"small", "agent"}
+    assert {row["mode"] for row in scenarios} == {"json", "stream"}
+    assert "gemini" in {row["provider"] for row in scenarios}
+    for row in scenarios:
+        assert row["check"] == "ok", row["name"]
+        for target in ("direct", "gateway"):
+            runs = row["runs"][target]
+            assert runs and all(run["requests"] > 0 for run in runs), (row["name"], target)
+            assert all(run["errors"] == 0 for run in runs), (row["name"], target)
+        assert row["cpu_ms_per_request"]["gateway"], row["name"]
+        assert row["peak_rss_mb"]["gateway"] > 0, row["name"]
+        if row["mode"] == "stream":
+            assert row["ttfe"]["gateway"][0]["p50"] is not None, row["name"]
+
+    cold = {entry["entry"]: entry for entry in results["cold_starts"]}
+    local = next(entry for name, entry in cold.items() if name.startswith("local"))
+    assert local["samples_ms"] and local["imports"], local
+    lambda_entry = next(entry for name, entry in cold.items() if name.startswith("Lambda"))
+    assert lambda_entry["samples_ms"] or lambda_entry["error"], lambda_entry
+    assert "### Targets" in done.stdout

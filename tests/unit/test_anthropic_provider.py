@@ -1,0 +1,300 @@
+"""The Anthropic pass-through, sans IO: the body we forward, headers, errors, the observer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pytest
+from ai_proxy.anthropic.models import CountTokensRequest, MessagesRequest
+from ai_proxy.config import AnthropicConfig
+from ai_proxy.errors import UpstreamError
+from ai_proxy.providers.anthropic import AnthropicProvider
+from ai_proxy.providers.anthropic.request import is_anthropic_signature, to_anthropic_body
+from ai_proxy.providers.base import RequestContext
+from ai_proxy.providers.gemini.signatures import to_our_signature
+from ai_proxy.sse import SSEDecoder, complete_events_end
+
+ANTHROPIC_SIGNATURE = "EqQBCkgIARABGAIiQLZ1r+/7Qk9bc3mZ0dGVzdA=="
+GEMINI_SIGNATURE = to_our_signature("CiQB0e2Kb1c2lnbmF0dXJl")
+
+
+def body(**fields: Any) -> bytes:
+    payload = {"model": "claude-sonnet-4-6", "max_tokens": 64, "messages": [], **fields}
+    return json.dumps(payload, indent=1).encode()  # indented: a re-serialization would show
+
+
+def context(raw: bytes, upstream: str = "claude-sonnet-4-6", **extra: Any) -> RequestContext:
+    client_model = orjson.loads(raw)["model"]
+    return RequestContext(client_model, upstream, "req_1", client_body=raw, **extra)
+
+
+def tool_loop(first_assistant_blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": "list files"},
+        {
+            "role": "assistant",
+            "content": [
+                *first_assistant_blocks,
+                {"type": "tool_use", "id": "toolu_1", "name": "ls", "input": {}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.txt"}],
+        },
+    ]
+
+
+# --- which signatures are Anthropic's ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signature", "anthropic"),
+    [
+        (ANTHROPIC_SIGNATURE, True),
+        ("ErUBCkYIBxgCKkB-url_safe-too", True),
+        (GEMINI_SIGNATURE, False),  # every gateway-minted signature is namespaced "<provider>:"
+        ("openai:rs_abc", False),
+        ("", False),  # a provider that signs nothing: Anthropic cannot verify it
+        (None, False),
+        ("has space", False),
+    ],
+)
+def test_anthropic_signature_provenance(signature: object, anthropic: bool) -> None:
+    assert is_anthropic_signature(signature) is anthropic
+
+
+# --- the forwarded body -----------------------------------------------------------------------
+
+
+def test_anthropic_body_unchanged_is_forwarded_byte_for_byte() -> None:
+    raw = body(
+        messages=[{"role": "user", "content": "hi"}],
+        some_future_beta_field={"kept": True},
+        temperature=0.25,
+    )
+    assert to_anthropic_body(raw, "claude-sonnet-4-6") is raw
+
+
+def test_anthropic_body_model_renamed_by_routing() -> None:
+    raw = body(model="sonnet", messages=[{"role": "user", "content": "hi"}], extra_field=[1, 2.5])
+    sent = orjson.loads(to_anthropic_body(raw, "claude-sonnet-4-6"))
+    assert sent == {**orjson.loads(raw), "model": "claude-sonnet-4-6"}
+
+
+def test_anthropic_body_strips_only_foreign_thinking() -> None:
+    messages = [
+        {"role": "user", "content": "q1"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "gemini thought", "signature": GEMINI_SIGNATURE},
+                {"type": "thinking", "thinking": "", "signature": GEMINI_SIGNATURE},
+                {"type": "thinking", "thinking": "unsigned", "signature": ""},
+                {"type": "redacted_thinking", "data": "opaque"},
+                {"type": "text", "text": "a1"},
+            ],
+        },
+        {"role": "user", "content": "q2"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "claude", "signature": ANTHROPIC_SIGNATURE},
+                {"type": "text", "text": "a2", "cache_control": {"type": "ephemeral"}},
+            ],
+        },
+        {"role": "user", "content": "q3"},
+    ]
+    raw = body(messages=messages)
+    sent = orjson.loads(to_anthropic_body(raw, "claude-sonnet-4-6"))
+    assert sent["messages"][1]["content"] == [
+        {"type": "redacted_thinking", "data": "opaque"},
+        {"type": "text", "text": "a1"},
+    ]
+    assert sent["messages"][3] == messages[3]
+    assert [m["content"] for m in sent["messages"][::2]] == ["q1", "q2", "q3"]
+
+
+def test_anthropic_thinking_turned_off_when_stripping_breaks_the_tool_loop() -> None:
+    # Regression: Gemini's turn in an unfinished tool loop loses its thinking block, and
+    # Anthropic refuses thinking-enabled requests whose last assistant turn starts without one.
+    foreign = [{"type": "thinking", "thinking": "t", "signature": GEMINI_SIGNATURE}]
+    raw = body(messages=tool_loop(foreign), thinking={"type": "enabled", "budget_tokens": 2048})
+    sent = orjson.loads(to_anthropic_body(raw, "claude-sonnet-4-6"))
+    assert "thinking" not in sent
+    assert sent["messages"][1]["content"][0]["type"] == "tool_use"
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [
+            {"type": "thinking", "thinking": "t", "signature": ANTHROPIC_SIGNATURE}
+        ],  # nothing stripped
+        [],  # the client sent no thinking itself: Anthropic decides, not us
+    ],
+)
+def test_anthropic_thinking_kept_when_we_did_not_break_the_loop(blocks: list[Any]) -> None:
+    raw = body(messages=tool_loop(blocks), thinking={"type": "enabled", "budget_tokens": 2048})
+    sent = orjson.loads(to_anthropic_body(raw, "claude-sonnet-4-6"))
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+
+
+# --- the upstream request ---------------------------------------------------------------------
+
+
+def provider() -> AnthropicProvider:
+    return AnthropicProvider(AnthropicConfig(base_url="https://upstream.example"))
+
+
+def test_anthropic_request_headers_key_and_default_version() -> None:
+    raw = body(messages=[{"role": "user", "content": "hi"}])
+    request = MessagesRequest.model_validate_json(raw)
+    built = provider().build_request(request, context(raw), "sk-upstream")
+    assert built.url == "https://upstream.example/v1/messages"
+    assert built.headers == {
+        "content-type": "application/json",
+        "x-api-key": "sk-upstream",
+        "anthropic-version": "2023-06-01",
+    }
+    assert built.body is raw and built.stream is False
+
+
+def test_anthropic_request_forwards_version_beta_and_beta_query() -> None:
+    raw = body(messages=[{"role": "user", "content": "hi"}], stream=True)
+    request = MessagesRequest.model_validate_json(raw)
+    forwarded = {"anthropic-version": "2026-10-21", "anthropic-beta": "a-2025,b-2026"}
+    ctx = context(raw, forward_headers=forwarded, client_query="beta=true")
+    built = provider().build_request(request, ctx, "sk-upstream")
+    assert built.url == "https://upstream.example/v1/messages?beta=true"
+    assert built.headers["anthropic-version"] == "2026-10-21"
+    assert built.headers["anthropic-beta"] == "a-2025,b-2026"
+    assert built.stream is True
+
+
+def test_anthropic_count_tokens_request() -> None:
+    raw = json.dumps({"model": "opus", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    request = CountTokensRequest.model_validate_json(raw)
+    built = provider().build_count_tokens_request(request, context(raw, "claude-opus-4-8"), "k")
+    assert built.url == "https://upstream.example/v1/messages/count_tokens"
+    assert orjson.loads(built.body)["model"] == "claude-opus-4-8"
+    assert provider().parse_count_tokens(b'{"input_tokens": 42}') == 42
+    with pytest.raises(UpstreamError):
+        provider().parse_count_tokens(b'{"tokens": 42}')
+
+
+# --- errors pass through ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "retryable"),
+    [
+        (400, "invalid_request_error", False),
+        (401, "authentication_error", False),
+        (429, "rate_limit_error", True),
+        (500, "api_error", True),
+        (529, "overloaded_error", True),
+    ],
+)
+def test_anthropic_error_body_and_status_pass_through(
+    status: int, error_type: str, retryable: bool
+) -> None:
+    raw = json.dumps(
+        {"type": "error", "error": {"type": error_type, "message": "m"}, "request_id": "req_x"}
+    ).encode()
+    error = provider().error_from_response(status, {"retry-after": "7"}, raw)
+    assert (error.status, error.error_type, error.retryable) == (status, error_type, retryable)
+    assert error.transient is retryable  # retried on the same target first
+    assert error.json_body() == raw
+    assert error.headers() == [(b"retry-after", b"7")]
+
+
+def test_anthropic_error_that_is_not_anthropics_is_mapped() -> None:
+    error = provider().error_from_response(503, {}, b"upstream connect error")
+    assert (error.status, error.error_type) == (529, "overloaded_error")
+    assert b"upstream connect error" in error.json_body()
+
+
+# --- the observer -----------------------------------------------------------------------------
+
+
+def frames(*events: dict[str, Any]) -> bytes:
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+
+
+START = {
+    "type": "message_start",
+    "message": {"usage": {"input_tokens": 30, "output_tokens": 1}, "model": "claude-x"},
+}
+DELTA = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}}
+MESSAGE_DELTA = {"type": "message_delta", "delta": {}, "usage": {"output_tokens": 12}}
+
+
+def observe(raw: bytes) -> tuple[list[dict[str, Any]], Any]:
+    observer = provider().new_translator(context(body()))
+    decoder = SSEDecoder()
+    seen = [e for event in decoder.feed(raw) for e in observer.feed(event)]
+    return seen, observer
+
+
+def test_anthropic_observer_sees_usage_and_first_delta_only() -> None:
+    seen, observer = observe(frames(START, DELTA, DELTA, MESSAGE_DELTA, {"type": "message_stop"}))
+    assert observer.relays_raw
+    assert [e["type"] for e in seen] == ["message_start", "content_block_delta", "message_delta"]
+    assert observer.finish() == []
+
+
+def test_anthropic_observer_error_event_ends_cleanly() -> None:
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    seen, observer = observe(frames(START, error))
+    assert seen[-1] == error
+    assert observer.finish() == []
+
+
+def test_anthropic_observer_tolerates_unexpected_shapes() -> None:
+    odd = [{"type": "message_start", "message": {}}, {"type": "message_delta", "usage": None}]
+    seen, observer = observe(frames(*odd, {"type": "message_stop"}))
+    assert seen == []
+    assert observer.finish() == []
+
+
+def test_anthropic_observer_refuses_a_cut_stream() -> None:
+    _, observer = observe(frames(START, DELTA))
+    with pytest.raises(UpstreamError, match="before message_stop"):
+        observer.finish()
+    _, empty = observe(b"")
+    with pytest.raises(UpstreamError, match="empty"):
+        empty.finish()
+
+
+def test_anthropic_observer_non_streaming_body_reports_client_model() -> None:
+    observer = provider().new_translator(context(body(model="sonnet")))
+    upstream = {"type": "message", "model": "claude-sonnet-4-6-20260101", "usage": {"x": 1}}
+    sent, usage = observer.relay_body(json.dumps(upstream).encode())
+    assert orjson.loads(sent) == {**upstream, "model": "sonnet"}
+    assert usage == {"x": 1}
+    same = json.dumps({**upstream, "model": "sonnet"}, indent=2).encode()
+    assert observer.relay_body(same)[0] is same
+
+
+# --- event boundaries for the raw relay ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("buffer", "end"),
+    [
+        (b"", 0),
+        (b"event: a\ndata: 1", 0),
+        (b"event: a\ndata: 1\n", 0),
+        (b"event: a\ndata: 1\n\n", 18),
+        (b"event: a\ndata: 1\n\nevent: b\nda", 18),
+        (b"data: 1\r\n\r\ndata: 2\r\n", 11),
+        (b"data: 1\r\rdata", 9),
+        (b"data: 1\r\n\r", 10),  # the last CR may start a CRLF: harmless, bytes are unchanged
+        (b"\ndata: 1", 1),
+    ],
+)
+def test_anthropic_relay_cuts_only_after_complete_events(buffer: bytes, end: int) -> None:
+    assert complete_events_end(buffer) == end

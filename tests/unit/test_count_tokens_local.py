@@ -1,0 +1,176 @@
+"""count_tokens without the network: OpenAI's local count, and the Gemini/Anthropic requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from ai_proxy import tokens
+from ai_proxy.anthropic.models import CountTokensRequest
+from ai_proxy.config import GeminiConfig, OpenAIConfig
+from ai_proxy.errors import UpstreamError
+from ai_proxy.providers.base import RequestContext
+from ai_proxy.providers.gemini import GeminiProvider
+from ai_proxy.providers.gemini.request import to_gemini_count_tokens_request
+from ai_proxy.providers.openai import OpenAIProvider
+from ai_proxy.tokens import TokenCounter, count_request_tokens, counter_for, encoding_for_model
+
+from tests.fakes.gemini_schema import COUNT_TOKENS_REQUEST, schema_violations
+
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+def request(**fields: Any) -> CountTokensRequest:
+    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello world"}]}
+    return CountTokensRequest.model_validate({**payload, **fields})
+
+
+@pytest.mark.parametrize(
+    ("model", "encoding"),
+    [
+        ("gpt-4o", "o200k_base"),
+        ("gpt-4.1-mini", "o200k_base"),
+        ("gpt-5", "o200k_base"),
+        ("o3", "o200k_base"),
+        ("o4-mini", "o200k_base"),
+        ("chatgpt-4o-latest", "o200k_base"),
+        ("gpt-4", "cl100k_base"),
+        ("gpt-4-turbo", "cl100k_base"),
+        ("gpt-3.5-turbo", "cl100k_base"),
+        ("openai/gpt-4-0613", "cl100k_base"),
+    ],
+)
+def test_count_tokens_encoding_for_model(model: str, encoding: str) -> None:
+    assert encoding_for_model(model) == encoding
+
+
+def test_count_tokens_tokenizer_is_exact_and_offline() -> None:
+    # Values cross-checked against tiktoken with OpenAI's published BPE files.
+    o200k, cl100k = counter_for("o200k_base"), counter_for("cl100k_base")
+    assert o200k.exact and cl100k.exact
+    assert o200k.count("Grüße, 世界! 🚀") == 8
+    assert cl100k.count("Grüße, 世界! 🚀") == 12
+    assert o200k.count("hello world") == 2
+
+
+def test_count_tokens_chat_framing() -> None:
+    # reply priming 3 + system (3 + "system" 1 + 4) + user (3 + "user" 1 + "hello world" 2)
+    assert count_request_tokens(request(system="You are terse."), "gpt-4o") == 17
+    blocks = [{"type": "text", "text": "You are"}, {"type": "text", "text": "terse."}]
+    assert count_request_tokens(request(system=blocks), "gpt-4o") > 3 + 3 + 1 + 2
+
+
+def test_count_tokens_tools_and_tool_traffic_are_counted() -> None:
+    base = count_request_tokens(request(), "gpt-4o")
+    with_tool = count_request_tokens(request(tools=[WEATHER_TOOL]), "gpt-4o")
+    assert with_tool - base == tokens.TOKENS_PER_TOOL + 2 + 4 + 14
+    conversation = [
+        {"role": "user", "content": "weather in Paris?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "not sent to OpenAI", "signature": "x"},
+                {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "P"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "sunny"}],
+        },
+    ]
+    counted = count_request_tokens(request(messages=conversation), "gpt-4o")
+    o200k = counter_for("o200k_base")
+    expected = (
+        3
+        + (3 + 1 + o200k.count("weather in Paris?"))
+        + (3 + o200k.count("assistant") + 2 + o200k.count('{"city":"P"}'))
+        + (3 + 1 + 3 + o200k.count("sunny"))
+    )
+    assert counted == expected
+
+
+def test_count_tokens_images_use_a_fixed_estimate() -> None:
+    image = {"type": "image", "source": {"type": "url", "url": "https://x/cat.png"}}
+    with_image = [{"role": "user", "content": [image, {"type": "text", "text": "hello world"}]}]
+    difference = count_request_tokens(
+        request(messages=with_image), "gpt-4o"
+    ) - count_request_tokens(request(), "gpt-4o")
+    assert difference == tokens.IMAGE_TOKENS
+
+
+def test_count_tokens_estimate_without_the_tokenizer() -> None:
+    estimate = TokenCounter("o200k_base", exact=False, _encoder=None)
+    assert estimate.count("") == 0
+    assert estimate.count("abcd") == 1
+    assert estimate.count("abcde") == 2
+    assert count_request_tokens(request(), "gpt-4o", estimate) == 3 + 3 + 1 + 3
+
+
+def test_count_tokens_falls_back_when_quicktok_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_import = tokens.importlib.import_module
+
+    def no_quicktok(name: str) -> Any:
+        if name == "quicktok":
+            raise ImportError(name)
+        return real_import(name)
+
+    counter_for.cache_clear()
+    monkeypatch.setattr(tokens.importlib, "import_module", no_quicktok)
+    try:
+        counter = counter_for("o200k_base")
+        assert not counter.exact
+        assert counter.count("hello world") == 3
+    finally:
+        counter_for.cache_clear()
+
+
+def test_count_tokens_openai_counts_locally() -> None:
+    provider = OpenAIProvider(OpenAIConfig())
+    context = RequestContext("gpt-4o", "gpt-4o", "req_1")
+    assert provider.build_count_tokens_request(request(), context, "sk") is None
+    assert provider.count_tokens_locally(request(), context) == count_request_tokens(
+        request(), "gpt-4o"
+    )
+
+
+def test_count_tokens_gemini_request_includes_system_and_tools() -> None:
+    counted = request(
+        model="gemini-2.5-flash",
+        system="You are terse.",
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "auto"},
+        messages=[
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": "which city?"},
+            {"role": "user", "content": "Paris"},
+        ],
+    )
+    body = to_gemini_count_tokens_request(counted, "gemini-2.5-flash")
+    assert schema_violations(body, COUNT_TOKENS_REQUEST) == []
+    inner = body["generateContentRequest"]
+    assert inner["model"] == "models/gemini-2.5-flash"
+    assert inner["systemInstruction"] == {"parts": [{"text": "You are terse."}]}
+    assert inner["tools"][0]["functionDeclarations"][0]["name"] == "get_weather"
+    assert [c["role"] for c in inner["contents"]] == ["user", "model", "user"]
+    assert "generationConfig" not in inner  # max_tokens is not part of a count request
+
+
+def test_count_tokens_gemini_upstream_call_and_answer() -> None:
+    provider = GeminiProvider(GeminiConfig(base_url="https://g.example"))
+    context = RequestContext("flash", "gemini-2.5-flash", "req_1")
+    built = provider.build_count_tokens_request(request(), context, "g-key")
+    assert built is not None
+    assert built.url == "https://g.example/v1beta/models/gemini-2.5-flash:countTokens"
+    assert built.headers["x-goog-api-key"] == "g-key" and "g-key" not in built.url
+    assert "generateContentRequest" in orjson.loads(built.body)
+    assert provider.parse_count_tokens(b'{"totalTokens": 31, "promptTokensDetails": []}') == 31
+    assert provider.parse_count_tokens(b"{}") == 0  # proto3 JSON omits zero
+    with pytest.raises(UpstreamError):
+        provider.parse_count_tokens(b"not json")

@@ -1,0 +1,87 @@
+"""GET /v1/models: what is listed, in which order, and Anthropic's page cursors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from ai_proxy import model_list
+from ai_proxy.errors import InvalidRequest, NotFound
+from ai_proxy.routing import Router
+
+PROVIDERS = ("gemini", "openai", "anthropic")
+
+
+def router(**aliases: str | list[str]) -> Router:
+    return Router(aliases, PROVIDERS)
+
+
+def ids(entries: list[model_list.Entry]) -> list[str]:
+    return [entry["id"] for entry in entries]
+
+
+def test_models_only_providers_with_a_key_are_listed() -> None:
+    listed = model_list.entries(router(), ["gemini"])
+    assert ids(listed) == [model_id for model_id, _, _ in model_list.KNOWN_MODELS["gemini"]]
+    for entry in listed:
+        assert set(entry) == {"type", "id", "display_name", "created_at", "lifecycle"}
+        assert entry["type"] == "model"
+        assert datetime.fromisoformat(entry["created_at"]).tzinfo is not None  # RFC 3339
+
+
+def test_models_aliases_first_and_shadowing_a_model_id() -> None:
+    aliases = router(
+        **{
+            "claude-sonnet-4-5-20250929": ["gemini/gemini-2.5-pro", "openai/gpt-4.1"],
+            "fast": "openai/gpt-4.1-mini",
+            "unservable": "anthropic/claude-opus-4-8",
+        }
+    )
+    listed = model_list.entries(aliases, ["gemini", "openai"])
+    assert ids(listed)[:2] == ["claude-sonnet-4-5-20250929", "fast"]
+    assert "unservable" not in ids(listed)  # no target has a key
+    assert listed[0]["display_name"] == (
+        "claude-sonnet-4-5-20250929 (gemini/gemini-2.5-pro, then openai/gpt-4.1)"
+    )
+    assert listed[0]["created_at"] == "2025-06-17T00:00:00Z"  # its first target's date
+    assert len(ids(listed)) == len(set(ids(listed)))
+
+
+def test_models_config_adds_ids_with_an_unknown_date() -> None:
+    listed = model_list.entries(
+        router(), ["anthropic"], {"anthropic": ["claude-opus-4-8", "claude-haiku-4-5-20251001"]}
+    )
+    assert ids(listed)[0] == "claude-opus-4-8"
+    assert listed[0]["created_at"] == model_list.UNKNOWN_DATE
+    assert ids(listed).count("claude-haiku-4-5-20251001") == 1
+
+
+def test_models_retrieve_and_unknown_id() -> None:
+    listed = model_list.entries(router(fast="openai/gpt-4.1-mini"), ["openai"])
+    assert model_list.retrieve(listed, "fast", router())["id"] == "fast"
+    assert model_list.retrieve(listed, "gpt-4o", router())["display_name"] == "GPT-4o"
+    with pytest.raises(NotFound, match=r"'gemini-2\.5-pro' is not listed"):
+        model_list.retrieve(listed, "gemini-2.5-pro", router())
+
+
+def test_models_pages_with_anthropic_cursors() -> None:
+    listed = model_list.entries(router(), PROVIDERS)
+    all_ids = ids(listed)
+    assert len(all_ids) > model_list.DEFAULT_LIMIT  # the default page is not everything
+    first = model_list.page(listed, "")
+    assert ids(first["data"]) == all_ids[:20] and first["has_more"] is True
+    assert (first["first_id"], first["last_id"]) == (all_ids[0], all_ids[19])
+    rest = model_list.page(listed, f"after_id={first['last_id']}&limit=1000")
+    assert ids(rest["data"]) == all_ids[20:] and rest["has_more"] is False
+    before = model_list.page(listed, f"before_id={all_ids[5]}&limit=2")
+    assert ids(before["data"]) == all_ids[3:5] and before["has_more"] is True
+    start = model_list.page(listed, f"before_id={all_ids[2]}&limit=5")
+    assert ids(start["data"]) == all_ids[:2] and start["has_more"] is False
+    empty = model_list.page([], "")
+    assert empty == {"data": [], "has_more": False, "first_id": None, "last_id": None}
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=x", "after_id=nope"])
+def test_models_bad_page_parameters(query: str) -> None:
+    with pytest.raises(InvalidRequest):
+        model_list.page(model_list.entries(router(), PROVIDERS), query)
