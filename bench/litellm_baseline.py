@@ -39,7 +39,8 @@ def _config(upstream: str, providers: list[str]) -> str:
         "gemini": f"gemini/{MODELS['gemini']}",
         "openai": f"openai/{MODELS['openai']}",
     }
-    bases = {"gemini": upstream, "openai": f"{upstream}/v1"}
+    # LiteLLM appends ":generateContent" to a Gemini api_base: it must name the model itself.
+    bases = {"gemini": f"{upstream}/v1beta/models/{MODELS['gemini']}", "openai": f"{upstream}/v1"}
     lines = ["model_list:"]
     for provider in providers:
         lines += [

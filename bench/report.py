@@ -260,8 +260,8 @@ def render_baseline(
         "",
         f"| scenario | ai-proxy req/s | {name} req/s | ai-proxy overhead p50 ms | "
         f"{name} overhead p50 ms | ai-proxy CPU ms/req | {name} CPU ms/req | "
-        f"{name} / ai-proxy CPU |",
-        "|---|---|---|---|---|---|---|---|",
+        f"{name} / ai-proxy CPU | {name} errors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["scenarios"]:
         a, b = ours[row["name"]], theirs[row["name"]]
@@ -270,7 +270,7 @@ def render_baseline(
             f"| {row['name']} | {_fmt(a['rps'], 0)} | {_fmt(b['rps'], 0)} | "
             f"{_fmt(a['overhead_p50_ms'])} | {_fmt(b['overhead_p50_ms'])} | "
             f"{_fmt(a['cpu_ms_per_request'], 3)} | {_fmt(b['cpu_ms_per_request'], 3)} | "
-            f"{_fmt(ratio, 2)}x |"
+            f"{_fmt(ratio, 2)}x | {b['errors']} |"
         )
     peak = results.get("baseline_peak_rss_mb", {}).get(name)
     if peak:

@@ -570,8 +570,16 @@ class Gateway:
                     record.upstream_finished = time.perf_counter()
                     break
                 events: list[Event] = []
-                for event in decoder.feed(chunk):
-                    events.extend(translator.feed(event))
+                try:
+                    for event in decoder.feed(chunk):
+                        events.extend(translator.feed(event))
+                except GatewayError:
+                    # An upstream error event read together with content: the content the
+                    # client was already owed goes out before the error frame.
+                    if events and not raw:
+                        record.observe_events(events)
+                        yield encode_events(events)
+                    raise
                 if raw:
                     if events:
                         record.observe_events(events)

@@ -21,6 +21,7 @@ from typing import Any
 from ai_proxy.config import Config, load_config
 from ai_proxy.gateway import Gateway
 from ai_proxy.http.asgi import GatewayApp, Receive, Scope, Send
+from ai_proxy.logs import configure_logging
 from mangum import Mangum
 
 # (Lambda request id, API Gateway request id) of the invocation being served, for log records.
@@ -44,6 +45,7 @@ class LambdaHandler:
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         self._mangum = Mangum(_CorrelatedApp(GatewayApp(self.gateway)), lifespan="off")
+        self.gateway.log_startup()
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.gateway.refresh_secrets_if_due()
@@ -116,6 +118,9 @@ def __getattr__(name: str) -> Any:
     global _handler
     if name == "handler":
         if _handler is None:
-            _handler = LambdaHandler()
+            config = load_config()
+            # JSON lines replace the runtime's default handler (it would write each line twice).
+            configure_logging(config.log)
+            _handler = LambdaHandler(config)
         return _handler
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
