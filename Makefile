@@ -29,7 +29,7 @@ test: lint
 	bash tests/e2e/install_claude_code.sh >/dev/null
 	$(BIN)/pytest -q
 
-# Deployable artifacts under build/, one per platform (docs/deploy.md has the deploy commands).
+# Deployable artifacts under build/, one per platform (README, "Deployment" has the deploy commands).
 .PHONY: package-lambda package-azure package-cloudrun
 package-lambda: $(BIN)/python  ## build/ai-proxy-lambda.zip (size printed) for sam deploy
 	$(BIN)/python scripts/package.py lambda

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import procs
 from scenarios import API_KEY, MODELS, Request, anthropic_body
 
@@ -51,6 +52,9 @@ def _config(upstream: str, providers: list[str]) -> str:
             f"      api_base: {bases[provider]}",
         ]
     lines += ["litellm_settings:", "  drop_params: true", "  telemetry: false"]
+    # One failed call must not bench the deployment for the rest of the run (its default
+    # cooldown answers 429 to everything after a few errors).
+    lines += ["router_settings:", "  disable_cooldowns: true", "  num_retries: 0"]
     return "\n".join(lines) + "\n"
 
 
@@ -86,13 +90,25 @@ def start(bench: Bench, upstream: str, providers: list[str]) -> tuple[int, procs
 
 
 def requests(work: Path, kinds: list[Any]) -> dict[tuple[str, Any], Request]:
-    """LiteLLM gets the very requests the gateway gets (Anthropic Messages)."""
+    """LiteLLM gets the gateway's requests (Anthropic Messages) without `cache_control`.
+
+    Given cache_control, LiteLLM first creates a Gemini context cache (`cachedContents`), an
+    extra upstream call our gateway never makes; without it both do the same upstream work."""
     out = {}
     for provider, body, stream in kinds:
         name = f"{provider}-{body}-{'stream' if stream else 'json'}"
+        payload = orjson.loads((work / "bodies" / f"{name}.anthropic.json").read_bytes())
+        path = work / "bodies" / f"{name}.litellm.json"
+        path.write_bytes(orjson.dumps(_without_cache_control(payload)))
         out["litellm", (provider, body, stream)] = Request(
-            "/v1/messages",
-            {"anthropic-version": "2023-06-01"},
-            work / "bodies" / f"{name}.anthropic.json",
+            "/v1/messages", {"anthropic-version": "2023-06-01"}, path
         )
     return out
+
+
+def _without_cache_control(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_cache_control(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [_without_cache_control(v) for v in value]
+    return value

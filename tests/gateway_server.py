@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 from ai_proxy.config import Config
 from ai_proxy.http.app import create_app
+from ai_proxy.http.asgi import GatewayApp
 
 TEST_KEYS = {
     "gemini": "test-gemini-key",
@@ -43,15 +44,16 @@ def make_config(
 @contextmanager
 def serve_gateway(config: Config) -> Iterator[str]:
     """Yield the base URL of a running gateway; stop it (lifespan shutdown included) on exit."""
+    with serve_app(create_app(config)) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(app: GatewayApp, **uvicorn_options: Any) -> Iterator[str]:
+    """The app under uvicorn (lifespan on) on 127.0.0.1 in a thread; yields its base URL."""
+    options: dict[str, Any] = {"log_level": "warning", **uvicorn_options}
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host="127.0.0.1",
-            port=0,
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", access_log=False, **options)
     )
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
     thread.start()

@@ -46,7 +46,7 @@ class ServerConfig(_Section):
     # Anthropic's own limit for a Messages request body.
     max_body_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
     # On SIGTERM: /health/ready answers 503 at once, requests are still served this long (for
-    # load balancers to notice), then the listener closes (docs/operations.md, "Shutdown").
+    # load balancers to notice), then the listener closes (README, "Graceful shutdown").
     drain_seconds: Annotated[float, Field(ge=0)] = 5.0
     # Then in-flight requests and streams get this long to finish before they are cut.
     shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0

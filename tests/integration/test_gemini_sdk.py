@@ -448,6 +448,15 @@ def test_client_disconnect_closes_the_upstream_stream(gateway_url: str, fake: Fa
         (b"[]", "JSON object"),
         (b'{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"x"}]}', "max_tokens"),
         (b'{"model":"gemini-2.5-flash","max_tokens":5,"messages":[]}', "messages"),
+        # Strict types, as at Anthropic: no string-to-number or string-to-bool coercion.
+        (
+            b'{"model":"gemini-2.5-flash","max_tokens":"100","messages":[{"role":"user","content":"x"}]}',
+            "max_tokens",
+        ),
+        (
+            b'{"model":"gemini-2.5-flash","max_tokens":9,"stream":"yes","messages":[{"role":"user","content":"x"}]}',
+            "stream",
+        ),
         (
             b'{"model":"gemini-2.5-flash","max_tokens":"5","messages":[{"role":"user","content":7}]}',
             "messages.0.content",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,13 +12,13 @@ from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from ai_proxy.config import Config, LogConfig
 from ai_proxy.http.app import create_app
 from ai_proxy.http.asgi import GatewayApp
 from ai_proxy.logs import configure_logging
 
 from tests.fakes.gemini import FakeGemini
+from tests.gateway_server import serve_app
 
 Entry = dict[str, Any]
 
@@ -39,31 +38,9 @@ def ops_config(gemini_url: str, api_key: str, **sections: Any) -> Config:
 
 @contextmanager
 def serve(app: GatewayApp) -> Iterator[str]:
-    """The app under uvicorn (lifespan on) in a thread; yields its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            lifespan="on",
-            log_config=None,
-            log_level="info",
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("gateway did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    """The app under uvicorn in a thread, its log lines left to our logging set-up."""
+    with serve_app(app, log_config=None, log_level="info") as url:
+        yield url
 
 
 class LogCapture:

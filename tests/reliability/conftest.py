@@ -3,7 +3,6 @@ of the fake Gemini, configured with short timeouts and retries that barely wait.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from ai_proxy.auth import hash_key
 from ai_proxy.config import Config
 from ai_proxy.gateway import Gateway
@@ -19,7 +17,7 @@ from ai_proxy.http.app import create_app
 from ai_proxy.observability import RequestRecord
 
 from tests.fakes.gemini import FakeGemini
-from tests.gateway_server import serve_gateway
+from tests.gateway_server import serve_app, serve_gateway
 
 CLIENT_KEY = "aip_test-client-key-0123456789abcdefghijklmnop"
 OTHER_KEY = "aip_other-client-key-0123456789abcdefghijklmno"
@@ -82,24 +80,8 @@ def client_for(config: Config, timeout: float = 10.0) -> Iterator[httpx.Client]:
 def running(config: Config) -> Iterator[tuple[str, Gateway]]:
     """The real app under uvicorn on 127.0.0.1; yields its base URL and its Gateway."""
     app = create_app(config)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", access_log=False
-        )
-    )
-    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("gateway did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", app.gateway
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(app) as url:
+        yield url, app.gateway
 
 
 class RecordSpy:

@@ -15,7 +15,8 @@ NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # strict: "max_tokens": "100" or "stream": "yes" are 400s, as they are at Anthropic.
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
 
 class Base64Source(_Model):
