@@ -33,13 +33,12 @@ import json
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
 
 from .anthropic_schema import request_problem
-from .server import BackgroundServer
+from .server import BackgroundServer, ServedFake
 
 DEFAULT_API_KEY = "sk-ant-fake-upstream-key"
 DEFAULT_TEXT = "Hello from the fake Anthropic."
@@ -175,7 +174,7 @@ class _Live:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class FakeAnthropic:
+class FakeAnthropic(ServedFake):
     def __init__(
         self,
         *,
@@ -199,28 +198,6 @@ class FakeAnthropic:
         app.on_startup.append(self._on_startup)
         self._server = BackgroundServer(app, name="fake-anthropic")
         self._server.on_stop.append(self._on_stop)
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
-
-    def start(self) -> Self:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def enqueue(self, *replies: Scripted) -> None:
         """Answers for the next /v1/messages calls, in order (a callable gets the request)."""

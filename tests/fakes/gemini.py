@@ -28,8 +28,7 @@ import struct
 from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
@@ -78,7 +77,7 @@ from .gemini_replies import (
 )
 from .gemini_rules import request_problem
 from .gemini_schema import COUNT_TOKENS_REQUEST, GENERATE_CONTENT_REQUEST, schema_violations
-from .server import BackgroundServer
+from .server import BackgroundServer, ServedFake
 
 DEFAULT_API_KEY = "test-gemini-key"
 DEFAULT_TEXT = "Hello from the fake Gemini."
@@ -125,7 +124,7 @@ class _Live:
     hangs: set[asyncio.Event] = field(default_factory=set)
 
 
-class FakeGemini:
+class FakeGemini(ServedFake):
     def __init__(
         self,
         *,
@@ -148,29 +147,7 @@ class FakeGemini:
         self._server = BackgroundServer(app, name="fake-gemini")
         self._server.on_stop.append(self._on_stop)
 
-    # --- lifecycle and script ---------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
-
-    def start(self) -> Self:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    # --- script --------------------------------------------------------------------------------
 
     def enqueue(self, *replies: Scripted) -> None:
         """Answers for the next generateContent / streamGenerateContent calls, in order.

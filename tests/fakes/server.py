@@ -182,3 +182,31 @@ class BackgroundServer:
     async def _run_stop_hooks(self) -> None:
         for hook in self.on_stop:
             await hook()
+
+
+class ServedFake:
+    """A fake upstream whose app runs on its `_server`: `with Fake() as fake:`, or start/stop."""
+
+    _server: BackgroundServer
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
