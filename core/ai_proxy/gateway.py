@@ -13,16 +13,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import orjson
-from pydantic import ValidationError
 
 from . import model_list, openapi, probes
 from .anthropic.accumulate import accumulate
 from .anthropic.models import CountTokensRequest, MessagesRequest
-from .anthropic.validation import describe_validation_error
+from .anthropic.validation import parse_request
 from .auth import ClientAuth, ClientKey
 from .config import PROVIDER_NAMES, Config
 from .errors import (
@@ -34,7 +33,6 @@ from .errors import (
     RateLimited,
     RequestTooLarge,
     UpstreamError,
-    from_upstream_status,
 )
 from .limits import ConcurrencyCap, RateLimiter, TokenBucketLimiter
 from .logs import AccessLog, log_body, log_startup, redact_bytes, register_secrets
@@ -42,12 +40,12 @@ from .observability import REQUEST_ID, Observer, RequestRecord, request_id_from_
 from .providers.base import Provider, RequestContext, StreamTranslator
 from .providers.blocks import Event
 from .providers.registry import build_providers
+from .relay import relay_stream
 from .retry import RetryPolicy
 from .routing import Router, Target
 from .secrets import SecretSource, secret_source_from_config
-from .sse import PING, SSEDecoder, complete_events_end, encode, encode_events
 from .streams import StreamBody
-from .upstream import UpstreamClient
+from .upstream import UpstreamClient, check_content_type, failure_from_response
 
 if TYPE_CHECKING:
     from .metrics import PrometheusMetrics
@@ -62,7 +60,6 @@ SSE_HEADERS: Headers = [
 ]
 # Client headers providers may see; each provider picks what it forwards upstream.
 FORWARD_HEADERS = ("anthropic-version", "anthropic-beta")
-ParsedRequest = TypeVar("ParsedRequest", MessagesRequest, CountTokensRequest)
 
 # Answered before a RequestRecord exists: probes and scrapes are neither logged nor counted.
 INTERNAL_PATHS = probes.PATHS | {"/metrics"}
@@ -337,7 +334,7 @@ class Gateway:
             )
         if self._log_bodies:
             log_body("request body", request.body)
-        parsed = _parse_request(request.body, MessagesRequest)
+        parsed = parse_request(request.body, MessagesRequest)
         record.client_model = parsed.model
         record.stream = parsed.stream
         cap = self.upstream_cap
@@ -449,8 +446,8 @@ class Gateway:
             if response.status != 200:
                 body = await response.read()
                 record.upstream_finished = time.perf_counter()
-                raise _upstream_failure(provider, response, body)
-            _check_content_type(client.name, response, upstream_request.stream)
+                raise failure_from_response(provider, response, body)
+            check_content_type(client.name, response, upstream_request.stream)
             if not request.stream:
                 body = await response.read()
                 record.upstream_finished = time.perf_counter()
@@ -468,7 +465,13 @@ class Gateway:
             await exits.aclose()
             raise
         record.status = 200
-        frames = self._relay(response, exits, client, translator, record)
+
+        async def on_done() -> None:
+            await exits.aclose()
+            self.finish(record)
+
+        ping_interval = self.config.server.ping_interval_seconds
+        frames = relay_stream(response, client, translator, record, ping_interval, on_done)
         # exits.aclose is idempotent: the relay's own finally usually got there first.
         return CoreResponse(200, list(SSE_HEADERS), StreamBody(frames).on_close(exits.aclose))
 
@@ -488,7 +491,7 @@ class Gateway:
                 f"request body is {len(request.body)} bytes; the limit is "
                 f"{self.config.server.max_body_bytes} (server.max_body_bytes)"
             )
-        parsed = _parse_request(request.body, CountTokensRequest)
+        parsed = parse_request(request.body, CountTokensRequest)
         record.client_model = parsed.model
         return await self._with_fallbacks(
             parsed.model, record, lambda target: self._count(parsed, request, target, record)
@@ -511,7 +514,7 @@ class Gateway:
                 body = await response.read()
                 record.upstream_finished = time.perf_counter()
                 if response.status != 200:
-                    raise _upstream_failure(provider, response, body)
+                    raise failure_from_response(provider, response, body)
             tokens = provider.parse_count_tokens(body)
         record.status = 200
         return CoreResponse(200, list(JSON_HEADERS), orjson.dumps({"input_tokens": tokens}))
@@ -537,118 +540,6 @@ class Gateway:
             log_body("response body", body)
         return CoreResponse(200, list(JSON_HEADERS), body)
 
-    async def _relay(
-        self,
-        response: aiohttp.ClientResponse,
-        exits: AsyncExitStack,
-        client: UpstreamClient,
-        translator: StreamTranslator,
-        record: RequestRecord,
-    ) -> AsyncIterator[bytes]:
-        """Upstream bytes -> SSE events -> translator -> our SSE frames, one chunk at a time.
-
-        A pass-through translator (`relays_raw`) only observes: the client gets upstream's own
-        bytes, cut at event boundaries so that a ping or an error frame of ours never lands
-        inside one of upstream's events."""
-        decoder = SSEDecoder()
-        raw = translator.relays_raw
-        held = b""  # raw mode: the start of an event not yet complete
-        ping_interval = self.config.server.ping_interval_seconds
-        reader = response.content
-        try:
-            while True:
-                ping_due = asyncio.timeout(ping_interval)
-                try:
-                    async with ping_due:
-                        chunk = await reader.readany()
-                except TimeoutError:
-                    if not ping_due.expired():
-                        raise  # aiohttp's own timeouts, not our ping timer
-                    yield PING  # upstream is silent (thinking): keep proxies from timing out
-                    continue
-                if not chunk:
-                    record.upstream_finished = time.perf_counter()
-                    break
-                events: list[Event] = []
-                try:
-                    for event in decoder.feed(chunk):
-                        events.extend(translator.feed(event))
-                except GatewayError:
-                    # An upstream error event read together with content: the content the
-                    # client was already owed goes out before the error frame.
-                    if events and not raw:
-                        record.observe_events(events)
-                        yield encode_events(events)
-                    raise
-                if raw:
-                    if events:
-                        record.observe_events(events)
-                    held += chunk
-                    end = complete_events_end(held)
-                    if end:
-                        out, held = held[:end], held[end:]
-                        yield translator.relay_frames(out)
-                    continue
-                if events:
-                    record.observe_events(events)
-                    yield encode_events(events)
-            if decoder.pending():
-                raise UpstreamError(
-                    f"{client.name} upstream stream ended in the middle of an event"
-                )
-            events = translator.finish()
-            record.observe_events(events)
-            if events:
-                yield encode_events(events)
-        except GatewayError as error:
-            yield self._stream_error(error, record)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            yield self._stream_error(client.error_from_exception(exc), record)
-        except Exception:
-            # A reply the translator could not make sense of (or a bug in it): never a trace
-            # to the client, never a silently cut stream.
-            log.exception("%s stream could not be translated", client.name)
-            garbled = UpstreamError(f"{client.name} upstream sent a stream we could not translate")
-            yield self._stream_error(garbled, record)
-        finally:
-            if record.upstream_finished is None:  # broke off: timed until it did
-                record.upstream_finished = time.perf_counter()
-            await exits.aclose()
-            self.finish(record)
-
-    def _stream_error(self, error: GatewayError, record: RequestRecord) -> bytes:
-        """After the 200 went out, an error can only be an SSE `error` event ending the stream."""
-        record.error_type = error.error_type
-        record.error_message = error.message
-        return redact_bytes(encode("error", error.body()))
-
-
-def _upstream_failure(
-    provider: Provider, response: aiohttp.ClientResponse, body: bytes
-) -> GatewayError:
-    content_type = response.headers.get("content-type", "")
-    if "html" in content_type or body.lstrip()[:1] == b"<":
-        # An error page from a proxy or load balancer in between, not the provider's API.
-        return from_upstream_status(
-            response.status,
-            f"{provider.name} upstream answered {response.status} with an HTML page, "
-            "not an API response (a proxy or load balancer in between?)",
-            response.headers.get("retry-after"),
-        )
-    return provider.error_from_response(response.status, response.headers, body)
-
-
-def _check_content_type(name: str, response: aiohttp.ClientResponse, stream: bool) -> None:
-    """A 200 that is not what the API sends (a captive portal, a proxy's page) is a 502."""
-    content_type = response.headers.get("content-type", "").lower()
-    expected = "text/event-stream" if stream else "json"
-    if content_type and expected not in content_type:
-        shown = content_type.split(";")[0][:100]
-        raise UpstreamError(
-            f"{name} upstream answered with content type {shown!r}, expected "
-            f"{'text/event-stream' if stream else 'application/json'}"
-        )
-
 
 def _translate_body(translator: StreamTranslator, body: bytes) -> list[Event]:
     try:
@@ -658,19 +549,6 @@ def _translate_body(translator: StreamTranslator, body: bytes) -> list[Event]:
     except Exception:
         log.exception("upstream body could not be translated")
         raise UpstreamError("upstream sent a reply we could not translate") from None
-
-
-def _parse_request(body: bytes, model: type[ParsedRequest]) -> ParsedRequest:
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise InvalidRequest("request body must be a JSON object")
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise InvalidRequest(describe_validation_error(exc)) from None
 
 
 def _require_method(request: CoreRequest, method: str) -> None:

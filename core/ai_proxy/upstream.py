@@ -15,8 +15,8 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from .config import ProviderConfig
-from .errors import GatewayError, UpstreamError, UpstreamTimeout
-from .providers.base import UpstreamRequest
+from .errors import GatewayError, UpstreamError, UpstreamTimeout, from_upstream_status
+from .providers.base import Provider, UpstreamRequest
 
 
 class UpstreamClient:
@@ -120,3 +120,30 @@ def _reason(error: OSError) -> str:
     if error.errno is not None:
         return os.strerror(error.errno)
     return type(error).__name__
+
+
+def failure_from_response(
+    provider: Provider, response: aiohttp.ClientResponse, body: bytes
+) -> GatewayError:
+    content_type = response.headers.get("content-type", "")
+    if "html" in content_type or body.lstrip()[:1] == b"<":
+        # An error page from a proxy or load balancer in between, not the provider's API.
+        return from_upstream_status(
+            response.status,
+            f"{provider.name} upstream answered {response.status} with an HTML page, "
+            "not an API response (a proxy or load balancer in between?)",
+            response.headers.get("retry-after"),
+        )
+    return provider.error_from_response(response.status, response.headers, body)
+
+
+def check_content_type(name: str, response: aiohttp.ClientResponse, stream: bool) -> None:
+    """A 200 that is not what the API sends (a captive portal, a proxy's page) is a 502."""
+    content_type = response.headers.get("content-type", "").lower()
+    expected = "text/event-stream" if stream else "json"
+    if content_type and expected not in content_type:
+        shown = content_type.split(";")[0][:100]
+        raise UpstreamError(
+            f"{name} upstream answered with content type {shown!r}, expected "
+            f"{'text/event-stream' if stream else 'application/json'}"
+        )
