@@ -50,7 +50,12 @@ def _paired(a: list[float], b: list[float]) -> float:
 
 def summarise_row(row: dict[str, Any], target: str = "gateway") -> dict[str, float]:
     runs = row["runs"]
-    mine, direct = runs.get(target, []), runs.get("direct", [])
+    # A run that completed no request has no latency (wrk reports 0): leave it out.
+    mine = [
+        r if r["requests"] else {**r, "p50": math.nan, "p99": math.nan}
+        for r in runs.get(target, [])
+    ]
+    direct = runs.get("direct", [])
     out = {
         "direct_rps": _median([r["rps"] for r in direct]),
         "rps": _median([r["rps"] for r in mine]),
@@ -164,7 +169,7 @@ def targets(results: dict[str, Any], rows: dict[str, dict[str, float]]) -> list[
 
 
 def render(results: dict[str, Any]) -> str:
-    summary = results.get("summary") or summarise(results)
+    summary = summarise(results)
     machine, settings = results["machine"], results["settings"]
     lines = [
         f"## ai-proxy benchmark ({results.get('started', '')})",
