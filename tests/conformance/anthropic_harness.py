@@ -140,11 +140,6 @@ class AnthropicHarness:
             case "overloaded":
                 return ExpectedError(overloaded(), 529, "overloaded_error")
 
-    def streamed_model(self, model: str) -> str:
-        # The stream is relayed byte for byte but for `message_start`, which names the model
-        # the client asked for, as the JSON answer does.
-        return model
-
     # --- what the fake received (the client's own request, forwarded) ------------------------
 
     def sent_system(self, body: dict[str, Any]) -> list[str]:

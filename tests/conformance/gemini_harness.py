@@ -145,9 +145,6 @@ class GeminiHarness:
                 # Gemini says 503 UNAVAILABLE "The model is overloaded".
                 return ExpectedError(overloaded(), 529, "overloaded_error")
 
-    def streamed_model(self, model: str) -> str:
-        return model
-
     # --- what the fake received -------------------------------------------------------------
 
     def sent_system(self, body: dict[str, Any]) -> list[str]:

@@ -10,7 +10,7 @@ Anthropic's terms, so the test bodies never mention a wire format:
     assert harness.sent_system(harness.requests[-1].json) == ["Be terse."]
 
 What a provider genuinely cannot do is not skipped: its harness states the expectation
-instead (`Scenario.content`, `Scenario.stop_sequence`, `reasoning_for`, `streamed_model`), each
+instead (`Scenario.content`, `Scenario.stop_sequence`, `reasoning_for`), each
 with a comment saying why.
 """
 
@@ -144,10 +144,6 @@ class ProviderHarness(Protocol):
         ...
 
     def error(self, kind: ErrorKind) -> ExpectedError: ...
-
-    def streamed_model(self, model: str) -> str:
-        """The `model` a streamed answer names (a JSON answer names the one asked for)."""
-        ...
 
     # --- what upstream received, in Anthropic's terms ----------------------------------------
 

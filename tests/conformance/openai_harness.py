@@ -153,9 +153,6 @@ class OpenAIHarness:
                 # "The engine is currently overloaded": 503.
                 return ExpectedError(server_error(503), 529, "overloaded_error")
 
-    def streamed_model(self, model: str) -> str:
-        return model
-
     # --- what the fake received -------------------------------------------------------------
 
     def sent_system(self, body: dict[str, Any]) -> list[str]:
