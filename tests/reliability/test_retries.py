@@ -71,7 +71,9 @@ def test_attempts_retry_after_and_budget_bound_retries() -> None:
     error = from_upstream_status(503, "busy", None)
     assert policy.delay(error, 1, 0.0) is not None
     assert policy.delay(error, 2, 0.0) is None  # attempts used up
-    assert policy.delay(error, 0, 4.99) is None or policy.delay(error, 0, 4.99) <= 0.01
+    # Regression: asking twice drew two jitters, so the assertion itself could flake.
+    late = policy.delay(error, 0, 4.99)  # only a jitter that still fits the budget
+    assert late is None or late <= 0.01
     assert policy.delay(error, 0, 5.0) is None  # budget spent
     waited = from_upstream_status(429, "slow down", "2")
     assert policy.delay(waited, 0, 0.0) == pytest.approx(2.0, abs=0.5)
