@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
+from ai_proxy.gateway import CoreRequest, Gateway
 from ai_proxy.limits import ConcurrencyCap, TokenBucketLimiter
 
 from tests.fakes.gemini import FakeGemini, Hang, Timing, text_answer
@@ -154,3 +155,19 @@ def test_a_client_leaving_mid_stream_frees_its_slot(gemini: FakeGemini) -> None:
             time.sleep(0.01)
         assert gateway.upstream_cap.in_flight == 0
         assert client.post("/v1/messages", json=body()).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+async def test_whole_bodies_handed_to_the_gateway_are_limited_too(
+    gemini: FakeGemini, path: str
+) -> None:
+    """Adapters that pass a whole body (not the streaming ASGI read) meet the same limit."""
+    gateway = Gateway(config_for(gemini.base_url, server={"max_body_bytes": 2048}))
+    try:
+        oversize = body(messages=[{"role": "user", "content": "x" * 4096}])
+        response = await gateway.handle(CoreRequest("POST", path, {}, orjson.dumps(oversize)))
+    finally:
+        await gateway.close()
+    assert response.status == 413
+    assert b"server.max_body_bytes" in response.body  # type: ignore[operator]
+    assert gemini.requests == []
