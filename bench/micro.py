@@ -27,6 +27,7 @@ def best_us(function: Callable[[], object], number: int) -> float:
 
 def stages(provider_name: str, body_name: str) -> dict[str, float]:
     from ai_proxy.anthropic.accumulate import accumulate
+    from ai_proxy.anthropic.envelope import ClientRequest
     from ai_proxy.anthropic.models import MessagesRequest
     from ai_proxy.config import Config
     from ai_proxy.providers.base import RequestContext
@@ -37,7 +38,8 @@ def stages(provider_name: str, body_name: str) -> dict[str, float]:
     model = MODELS[provider_name]
     json_body = anthropic_body(provider_name, body_name, False)
     stream_body = anthropic_body(provider_name, body_name, True)
-    request = MessagesRequest.model_validate_json(json_body)
+    request = ClientRequest.from_body(json_body)
+    request.messages()  # typed once, as the gateway does per request
     context = RequestContext(client_model=model, upstream_model=model, request_id="req_bench")
     upstream_json = canned.gemini_json() if provider_name == "gemini" else canned.openai_json()
     events = canned.gemini_sse_events() if provider_name == "gemini" else canned.openai_sse_events()

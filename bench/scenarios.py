@@ -65,14 +65,14 @@ def upstream_request(
     """What the gateway itself sends upstream for this request: (path, headers, body).
 
     Built with the gateway's own translation, so the direct baseline carries the same bytes."""
-    from ai_proxy.anthropic.models import MessagesRequest
+    from ai_proxy.anthropic.envelope import ClientRequest
     from ai_proxy.config import Config
     from ai_proxy.providers.base import RequestContext
     from ai_proxy.providers.registry import build_providers
 
     config = Config.model_validate({"providers": {provider: {"base_url": base_url}}})
     built = build_providers(config.providers)[provider]
-    request = MessagesRequest.model_validate_json(anthropic_body(provider, body, stream))
+    request = ClientRequest.from_body(anthropic_body(provider, body, stream))
     model = MODELS[provider]
     context = RequestContext(client_model=model, upstream_model=model, request_id="req_bench")
     upstream = built.build_request(request, context, API_KEY)

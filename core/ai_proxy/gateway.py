@@ -20,8 +20,7 @@ import orjson
 
 from . import model_list, openapi, probes
 from .anthropic.accumulate import accumulate
-from .anthropic.models import CountTokensRequest, MessagesRequest
-from .anthropic.validation import parse_request
+from .anthropic.envelope import ClientRequest
 from .auth import ClientAuth, ClientKey
 from .config import PROVIDER_NAMES, Config
 from .errors import (
@@ -336,7 +335,7 @@ class Gateway:
     async def messages(self, request: CoreRequest, record: RequestRecord) -> CoreResponse:
         if self._log_bodies:
             log_body("request body", request.body)
-        parsed = parse_request(request.body, MessagesRequest)
+        parsed = ClientRequest.from_body(request.body, request.query)
         record.client_model = parsed.model
         record.stream = parsed.stream
         cap = self.upstream_cap
@@ -430,12 +429,11 @@ class Gateway:
                 if (value := request.headers.get(name)) is not None
             },
             client_body=request.body,
-            client_query=request.query,
         )
         return provider, api_key, context
 
     async def _serve(
-        self, request: MessagesRequest, core: CoreRequest, target: Target, record: RequestRecord
+        self, request: ClientRequest, core: CoreRequest, target: Target, record: RequestRecord
     ) -> CoreResponse:
         provider, api_key, context = self._target(request.model, core, target, record)
         upstream_request = provider.build_request(request, context, api_key)
@@ -488,7 +486,7 @@ class Gateway:
 
     async def count_tokens(self, request: CoreRequest, record: RequestRecord) -> CoreResponse:
         """POST /v1/messages/count_tokens: routed, with fallbacks, like /v1/messages."""
-        parsed = parse_request(request.body, CountTokensRequest)
+        parsed = ClientRequest.from_body(request.body, request.query)
         record.client_model = parsed.model
         return await self._with_fallbacks(
             parsed.model, record, lambda target: self._count(parsed, request, target, record)
@@ -496,7 +494,7 @@ class Gateway:
 
     async def _count(
         self,
-        request: CountTokensRequest,
+        request: ClientRequest,
         core: CoreRequest,
         target: Target,
         record: RequestRecord,

@@ -37,6 +37,7 @@ from .anthropic.models import (
     TextBlock,
     TextSource,
     ToolResultBlock,
+    ToolResultContent,
     ToolUseBlock,
 )
 
@@ -111,7 +112,9 @@ def _system_text(request: MessagesRequest | CountTokensRequest) -> str:
     return "\n".join(block.text for block in request.system)
 
 
-def _content_tokens(content: str | Iterable[ContentBlock], counter: TokenCounter) -> int:
+def _content_tokens(
+    content: str | Iterable[ContentBlock | ToolResultContent], counter: TokenCounter
+) -> int:
     if isinstance(content, str):
         return counter.count(content)
     total = 0

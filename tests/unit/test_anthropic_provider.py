@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
-from ai_proxy.anthropic.models import CountTokensRequest, MessagesRequest
+from ai_proxy.anthropic.envelope import ClientRequest
 from ai_proxy.config import AnthropicConfig
 from ai_proxy.errors import UpstreamError
 from ai_proxy.providers.anthropic import AnthropicProvider
@@ -151,7 +151,7 @@ def provider() -> AnthropicProvider:
 
 def test_anthropic_request_headers_key_and_default_version() -> None:
     raw = body(messages=[{"role": "user", "content": "hi"}])
-    request = MessagesRequest.model_validate_json(raw)
+    request = ClientRequest.from_body(raw)
     built = provider().build_request(request, context(raw), "sk-upstream")
     assert built.url == "https://upstream.example/v1/messages"
     assert built.headers == {
@@ -164,9 +164,10 @@ def test_anthropic_request_headers_key_and_default_version() -> None:
 
 def test_anthropic_request_forwards_version_beta_and_beta_query() -> None:
     raw = body(messages=[{"role": "user", "content": "hi"}], stream=True)
-    request = MessagesRequest.model_validate_json(raw)
+    request = ClientRequest.from_body(raw)
     forwarded = {"anthropic-version": "2026-10-21", "anthropic-beta": "a-2025,b-2026"}
-    ctx = context(raw, forward_headers=forwarded, client_query="beta=true")
+    request = ClientRequest.from_body(raw, query="beta=true")
+    ctx = context(raw, forward_headers=forwarded)
     built = provider().build_request(request, ctx, "sk-upstream")
     assert built.url == "https://upstream.example/v1/messages?beta=true"
     assert built.headers["anthropic-version"] == "2026-10-21"
@@ -176,7 +177,7 @@ def test_anthropic_request_forwards_version_beta_and_beta_query() -> None:
 
 def test_anthropic_count_tokens_request() -> None:
     raw = json.dumps({"model": "opus", "messages": [{"role": "user", "content": "hi"}]}).encode()
-    request = CountTokensRequest.model_validate_json(raw)
+    request = ClientRequest.from_body(raw)
     built = provider().build_count_tokens_request(request, context(raw, "claude-opus-4-8"), "k")
     assert built.url == "https://upstream.example/v1/messages/count_tokens"
     assert orjson.loads(built.body)["model"] == "claude-opus-4-8"

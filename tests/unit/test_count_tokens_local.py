@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import pytest
 from ai_proxy import tokens
+from ai_proxy.anthropic.envelope import ClientRequest
 from ai_proxy.anthropic.models import CountTokensRequest
 from ai_proxy.config import GeminiConfig, OpenAIConfig
 from ai_proxy.errors import UpstreamError
@@ -134,8 +135,9 @@ def test_count_tokens_falls_back_when_quicktok_is_missing(
 def test_count_tokens_openai_counts_locally() -> None:
     provider = OpenAIProvider(OpenAIConfig())
     context = RequestContext("gpt-4o", "gpt-4o", "req_1")
-    assert provider.build_count_tokens_request(request(), context, "sk") is None
-    assert provider.count_tokens_locally(request(), context) == count_request_tokens(
+    client = ClientRequest.from_body(orjson.dumps(request().model_dump(by_alias=True)))
+    assert provider.build_count_tokens_request(client, context, "sk") is None
+    assert provider.count_tokens_locally(client, context) == count_request_tokens(
         request(), "gpt-4o"
     )
 
@@ -165,7 +167,8 @@ def test_count_tokens_gemini_request_includes_system_and_tools() -> None:
 def test_count_tokens_gemini_upstream_call_and_answer() -> None:
     provider = GeminiProvider(GeminiConfig(base_url="https://g.example"))
     context = RequestContext("flash", "gemini-2.5-flash", "req_1")
-    built = provider.build_count_tokens_request(request(), context, "g-key")
+    client = ClientRequest.from_body(orjson.dumps(request().model_dump(by_alias=True)))
+    built = provider.build_count_tokens_request(client, context, "g-key")
     assert built is not None
     assert built.url == "https://g.example/v1beta/models/gemini-2.5-flash:countTokens"
     assert built.headers["x-goog-api-key"] == "g-key" and "g-key" not in built.url

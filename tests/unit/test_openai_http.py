@@ -15,7 +15,7 @@ import anthropic
 import httpx
 import pytest
 from ai_proxy.config import Config
-from ai_proxy.providers.openai.names import to_openai_tool_name
+from ai_proxy.providers.tool_names import to_upstream_tool_name
 
 from tests.fakes.openai import (
     API_KEY,
@@ -98,7 +98,7 @@ def test_parallel_tool_calls_split_mid_json_and_the_round_trip(
     client: anthropic.Anthropic, fake: FakeOpenAI
 ) -> None:
     long_name = "mcp__browser__" + "take_a_full_page_screenshot_of_the_current_tab_" * 2
-    short = to_openai_tool_name(long_name)
+    short = to_upstream_tool_name(long_name)
     answer = Answer(
         content=["Checking."],
         tool_calls=[

@@ -6,14 +6,17 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
 import pytest
+from ai_proxy.anthropic.envelope import ClientRequest
 from ai_proxy.anthropic.models import MessagesRequest
 from ai_proxy.config import ProviderConfig
 from ai_proxy.errors import InvalidRequest
 from ai_proxy.providers.base import RequestContext
 from ai_proxy.providers.openai import OpenAIProvider
 from ai_proxy.providers.openai.limits import is_reasoning_model, max_output_tokens
-from ai_proxy.providers.openai.names import ToolNames, to_openai_call_id, to_openai_tool_name
+from ai_proxy.providers.openai.call_ids import to_openai_call_id
+from ai_proxy.providers.tool_names import ToolNames, to_upstream_tool_name
 from ai_proxy.providers.openai.request import to_openai_request
 
 from tests.fakes.openai import Rejected, validate_request
@@ -248,7 +251,7 @@ def test_the_name_map_is_built_only_for_shortened_names() -> None:
     # Not JSON: proves the body is not parsed for a name that was never shortened.
     names = ToolNames(client_body=b"not json")
     assert names.to_client("get_weather") == "get_weather"
-    short = to_openai_tool_name(LONG_NAME)
+    short = to_upstream_tool_name(LONG_NAME)
     assert names.to_client(short) == short  # unknown: passed through as OpenAI named it
     body = json.dumps({"tools": [tool(LONG_NAME), tool()]}).encode()
     assert ToolNames(client_body=body).to_client(short) == LONG_NAME
@@ -256,9 +259,9 @@ def test_the_name_map_is_built_only_for_shortened_names() -> None:
 
 def test_shortened_names_stay_distinct() -> None:
     a, b = "x" * 70 + "_alpha", "x" * 70 + "_beta"
-    assert to_openai_tool_name(a) != to_openai_tool_name(b)
-    assert to_openai_tool_name("a.b") != to_openai_tool_name("a_b") == "a_b"
-    assert to_openai_tool_name(a) == to_openai_tool_name(a)  # deterministic: no state
+    assert to_upstream_tool_name(a) != to_upstream_tool_name(b)
+    assert to_upstream_tool_name("a.b") != to_upstream_tool_name("a_b") == "a_b"
+    assert to_upstream_tool_name(a) == to_upstream_tool_name(a)  # deterministic: no state
 
 
 def test_tool_round_trip_in_order() -> None:
@@ -462,8 +465,8 @@ def test_the_fake_validator_would_catch_a_bad_body() -> None:
 
 def test_provider_builds_url_headers_and_body() -> None:
     provider = OpenAIProvider(ProviderConfig(base_url="https://api.openai.com/v1/"))
-    request = MessagesRequest.model_validate(
-        {"model": "gpt-4o", "max_tokens": 10, "messages": HI, "stream": True}
+    request = ClientRequest.from_body(
+        orjson.dumps({"model": "gpt-4o", "max_tokens": 10, "messages": HI, "stream": True})
     )
     context = RequestContext(client_model="gpt-4o", upstream_model="gpt-4o", request_id="req_1")
     upstream = provider.build_request(request, context, "sk-test")
@@ -483,7 +486,7 @@ def test_translator_maps_names_back_from_the_client_body() -> None:
         client_body=json.dumps(payload).encode(),
     )
     translator = provider.new_translator(context)
-    short = to_openai_tool_name(LONG_NAME)
+    short = to_upstream_tool_name(LONG_NAME)
     completion = {
         "object": "chat.completion",
         "choices": [

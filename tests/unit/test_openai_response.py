@@ -10,7 +10,7 @@ import anthropic.types
 import pytest
 from ai_proxy.anthropic.accumulate import accumulate
 from ai_proxy.errors import AuthenticationFailed, InvalidRequest, RateLimited, UpstreamError
-from ai_proxy.providers.openai.names import ToolNames, to_openai_tool_name
+from ai_proxy.providers.tool_names import ToolNames, to_upstream_tool_name
 from ai_proxy.providers.openai.response import OpenAIStreamTranslator
 from ai_proxy.sse import SSEDecoder, encode_events
 
@@ -333,7 +333,7 @@ def test_more_arguments_for_a_finished_call_is_an_upstream_error() -> None:
 
 def test_tool_names_are_mapped_back_and_odd_ids_replaced() -> None:
     long_name = "mcp__server__" + "x" * 70
-    short = to_openai_tool_name(long_name)
+    short = to_upstream_tool_name(long_name)
     raw = sse(call(0, "{}", name=short, id="call 1/2"), chunk(finish="tool_calls"), usage_chunk())
     block = message(stream(raw, ToolNames([long_name])))["content"][0]
     assert block["name"] == long_name

@@ -1,22 +1,40 @@
-"""The Anthropic Messages request, validated once at the edge: it is also our internal model.
+"""The Anthropic Messages request as translating providers read it: our internal model.
 
-Unknown *fields* are accepted (clients such as Claude Code send newer beta fields we do not
-know yet), but the shape of every field we translate is checked, and unknown content *block
-types* are rejected so nothing a provider cannot see is dropped silently.
+Open world. The model types what a translator reads (model, messages and their blocks, tools,
+limits, thinking, output config) and keeps everything else as it came: an unknown top-level
+field stays in `model_extra`, a block of a type we have never heard of parses as an
+`UnknownBlock`, a tool of an unknown `type` as a `Tool` with that type. Nothing is refused
+here for being new; each provider decides, by name, what it can carry (`surface.py` is the
+list of every name and what each provider does with it). The Anthropic pass-through never
+builds this model at all: it forwards the client's own bytes (`envelope.py`).
+
+The shape of what *is* typed is checked strictly: `"max_tokens": "100"` is a 400, as it is at
+Anthropic.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 
 
 class _Model(BaseModel):
-    # strict: "max_tokens": "100" or "stream": "yes" are 400s, as they are at Anthropic.
     model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+
+def _tagged(known: frozenset[str]) -> Any:
+    """A discriminator that sends every `type` outside `known` to the `unknown` branch."""
+
+    def tag(value: Any) -> str | None:
+        kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+        if not isinstance(kind, str):
+            return None  # not a block at all: pydantic reports the missing tag
+        return kind if kind in known else "unknown"
+
+    return Discriminator(tag)
 
 
 class Base64Source(_Model):
@@ -41,9 +59,32 @@ class FileSource(_Model):
     file_id: NonEmptyStr
 
 
-ImageSource = Annotated[Base64Source | UrlSource | FileSource, Field(discriminator="type")]
+class ContentSource(_Model):
+    """A document made of blocks (`{"type": "content", "content": [...]}`)."""
+
+    type: Literal["content"]
+    content: str | list[TextBlock | ImageBlock]
+
+
+class UnknownSource(_Model):
+    type: str
+
+
+ImageSource = Annotated[
+    Annotated[Base64Source, Tag("base64")]
+    | Annotated[UrlSource, Tag("url")]
+    | Annotated[FileSource, Tag("file")]
+    | Annotated[UnknownSource, Tag("unknown")],
+    _tagged(frozenset({"base64", "url", "file"})),
+]
 DocumentSource = Annotated[
-    Base64Source | UrlSource | TextSource | FileSource, Field(discriminator="type")
+    Annotated[Base64Source, Tag("base64")]
+    | Annotated[UrlSource, Tag("url")]
+    | Annotated[TextSource, Tag("text")]
+    | Annotated[FileSource, Tag("file")]
+    | Annotated[ContentSource, Tag("content")]
+    | Annotated[UnknownSource, Tag("unknown")],
+    _tagged(frozenset({"base64", "url", "text", "file", "content"})),
 ]
 
 
@@ -61,6 +102,16 @@ class DocumentBlock(_Model):
     type: Literal["document"]
     source: DocumentSource
     title: str | None = None
+    context: str | None = None
+
+
+class SearchResultBlock(_Model):
+    """Search results a client's own tool found (RAG): text with a source and a title."""
+
+    type: Literal["search_result"]
+    source: str
+    title: str
+    content: list[TextBlock]
 
 
 class ThinkingBlock(_Model):
@@ -81,7 +132,28 @@ class ToolUseBlock(_Model):
     input: dict[str, Any]
 
 
-ToolResultContent = Annotated[TextBlock | ImageBlock | DocumentBlock, Field(discriminator="type")]
+class ToolReferenceBlock(_Model):
+    """Tool search: names a deferred tool the model may now call (in a tool_result)."""
+
+    type: Literal["tool_reference"]
+    tool_name: NonEmptyStr
+
+
+class UnknownBlock(_Model):
+    """A block type this gateway does not model: kept whole, so a provider can name it."""
+
+    type: str
+
+
+ToolResultContent = Annotated[
+    Annotated[TextBlock, Tag("text")]
+    | Annotated[ImageBlock, Tag("image")]
+    | Annotated[DocumentBlock, Tag("document")]
+    | Annotated[SearchResultBlock, Tag("search_result")]
+    | Annotated[ToolReferenceBlock, Tag("tool_reference")]
+    | Annotated[UnknownBlock, Tag("unknown")],
+    _tagged(frozenset({"text", "image", "document", "search_result", "tool_reference"})),
+]
 
 
 class ToolResultBlock(_Model):
@@ -91,52 +163,87 @@ class ToolResultBlock(_Model):
     is_error: bool = False
 
 
-class ServerToolBlock(_Model):
-    """Anthropic-hosted tool traffic (web search, code execution, ...): valid Anthropic input,
-    which only the Anthropic provider can carry."""
+class ServerToolUseBlock(_Model):
+    """A call of an Anthropic-hosted tool (web search, web fetch, code execution, ...)."""
 
-    type: Literal[
-        "server_tool_use",
-        "web_search_tool_result",
-        "web_fetch_tool_result",
-        "code_execution_tool_result",
-        "bash_code_execution_tool_result",
-        "text_editor_code_execution_tool_result",
-        "mcp_tool_use",
-        "mcp_tool_result",
-        "container_upload",
-        "search_result",
-    ]
+    type: Literal["server_tool_use"]
+    id: NonEmptyStr
+    name: NonEmptyStr
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class WebSearchToolResultBlock(_Model):
+    """What a web search found: a list of results, or an error object."""
+
+    type: Literal["web_search_tool_result"]
+    tool_use_id: NonEmptyStr
+    content: list[dict[str, Any]] | dict[str, Any]
+
+
+class WebFetchToolResultBlock(_Model):
+    type: Literal["web_fetch_tool_result"]
+    tool_use_id: NonEmptyStr
+    content: dict[str, Any]
 
 
 ContentBlock = Annotated[
-    TextBlock
-    | ImageBlock
-    | DocumentBlock
-    | ThinkingBlock
-    | RedactedThinkingBlock
-    | ToolUseBlock
-    | ToolResultBlock
-    | ServerToolBlock,
-    Field(discriminator="type"),
+    Annotated[TextBlock, Tag("text")]
+    | Annotated[ImageBlock, Tag("image")]
+    | Annotated[DocumentBlock, Tag("document")]
+    | Annotated[SearchResultBlock, Tag("search_result")]
+    | Annotated[ThinkingBlock, Tag("thinking")]
+    | Annotated[RedactedThinkingBlock, Tag("redacted_thinking")]
+    | Annotated[ToolUseBlock, Tag("tool_use")]
+    | Annotated[ToolResultBlock, Tag("tool_result")]
+    | Annotated[ServerToolUseBlock, Tag("server_tool_use")]
+    | Annotated[WebSearchToolResultBlock, Tag("web_search_tool_result")]
+    | Annotated[WebFetchToolResultBlock, Tag("web_fetch_tool_result")]
+    | Annotated[UnknownBlock, Tag("unknown")],
+    _tagged(
+        frozenset(
+            {
+                "text",
+                "image",
+                "document",
+                "search_result",
+                "thinking",
+                "redacted_thinking",
+                "tool_use",
+                "tool_result",
+                "server_tool_use",
+                "web_search_tool_result",
+                "web_fetch_tool_result",
+            }
+        )
+    ),
 ]
 
 
 class Message(_Model):
-    # "system" turns mid-conversation are a Claude Code beta; providers fold them into the
-    # system instruction.
+    # "system" turns mid-conversation: Claude Code sends them; providers fold them into the
+    # system instruction (or keep them in place where the upstream takes them anywhere).
     role: Literal["user", "assistant", "system"]
     content: str | list[ContentBlock]
 
 
 class Tool(_Model):
+    """A client tool (`type` absent or "custom") or a server tool (`web_search_20250305`, ...).
+
+    Server tools carry no input_schema; each provider maps the ones it has an equivalent for.
+    """
+
     name: NonEmptyStr
     description: str | None = None
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
-    # Anthropic server tools (e.g. web_search_20250305) carry a `type`; custom tools may too.
     type: str | None = None
-    # Tool-search beta: not shown to the model until found (Claude Code sends a placeholder).
+    # Tool search: not shown to the model until a tool_reference names it.
     defer_loading: bool = False
+    # Structured outputs: the call's input must match input_schema exactly.
+    strict: bool | None = None
+
+    @property
+    def is_custom(self) -> bool:
+        return self.type in (None, "custom")
 
 
 class ToolChoice(_Model):
@@ -146,50 +253,95 @@ class ToolChoice(_Model):
 
 
 class ThinkingConfig(_Model):
-    type: Literal["enabled", "disabled", "adaptive"]
+    type: Literal["enabled", "disabled", "adaptive", "between_tools"]
     budget_tokens: int | None = Field(default=None, ge=0)
+    # "summarized" (default), "omitted" (thinking blocks keep only their signature), and
+    # values newer than this gateway (Claude Code sends "updates"): all shown as summarized.
+    display: str | None = None
+
+
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+
+
+class JsonOutputFormat(_Model):
+    type: Literal["json_schema"]
+    schema_: dict[str, Any] = Field(alias="schema")
 
 
 class OutputConfig(_Model):
-    effort: Literal["low", "medium", "high", "max"] | None = None
+    effort: Effort | None = None
+    format: JsonOutputFormat | None = None
 
 
 class Metadata(_Model):
     user_id: str | None = None
 
 
-class MessagesRequest(_Model):
+class _Prompt(_Model):
+    """What a model reads: shared by a generation and a token count."""
+
     model: NonEmptyStr
     messages: Annotated[list[Message], Field(min_length=1)]
-    max_tokens: Annotated[int, Field(ge=1)]
     system: str | list[TextBlock] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
+    thinking: ThinkingConfig | None = None
+    output_config: OutputConfig | None = None
+    # The structured-outputs beta's spelling of output_config.format.
+    output_format: JsonOutputFormat | None = None
+
+    @property
+    def referenced_tools(self) -> frozenset[str]:
+        """Deferred tools the conversation has found through tool search (tool_reference)."""
+        names: set[str] = set()
+        for message in self.messages:
+            if isinstance(message.content, str):
+                continue
+            for block in message.content:
+                if isinstance(block, ToolResultBlock) and not isinstance(block.content, str):
+                    names.update(
+                        item.tool_name
+                        for item in block.content
+                        if isinstance(item, ToolReferenceBlock)
+                    )
+        return frozenset(names)
+
+    @property
+    def loaded_tools(self) -> list[Tool]:
+        """The tools a model may call now. A deferred tool is loaded once a tool_reference in
+        the conversation names it, which is what Anthropic's tool search does upstream."""
+        tools = self.tools or []
+        if not any(tool.defer_loading for tool in tools):
+            return list(tools)
+        found = self.referenced_tools
+        return [tool for tool in tools if not tool.defer_loading or tool.name in found]
+
+    @property
+    def effort(self) -> Effort | None:
+        return self.output_config.effort if self.output_config else None
+
+    @property
+    def json_schema(self) -> dict[str, Any] | None:
+        """The schema the answer's text must match (structured outputs), if any."""
+        output = self.output_config.format if self.output_config else None
+        output = output or self.output_format
+        return output.schema_ if output else None
+
+    @property
+    def extra_fields(self) -> dict[str, Any]:
+        """Top-level fields this model does not type, as the client sent them."""
+        return self.model_extra or {}
+
+
+class MessagesRequest(_Prompt):
+    max_tokens: Annotated[int, Field(ge=1)]
     stop_sequences: list[str] | None = None
     stream: bool = False
     temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
     top_p: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     top_k: Annotated[int, Field(ge=0)] | None = None
-    tools: list[Tool] | None = None
-    tool_choice: ToolChoice | None = None
-    thinking: ThinkingConfig | None = None
-    output_config: OutputConfig | None = None
     metadata: Metadata | None = None
 
-    @property
-    def loaded_tools(self) -> list[Tool]:
-        """The tools a model may call now: deferred ones wait for Anthropic's tool search,
-        which other providers do not have."""
-        return [tool for tool in self.tools or () if not tool.defer_loading]
 
-
-class CountTokensRequest(_Model):
-    model: NonEmptyStr
-    messages: Annotated[list[Message], Field(min_length=1)]
-    system: str | list[TextBlock] | None = None
-    tools: list[Tool] | None = None
-    tool_choice: ToolChoice | None = None
-    thinking: ThinkingConfig | None = None
-
-    @property
-    def loaded_tools(self) -> list[Tool]:
-        """As for MessagesRequest: a count covers what the model would be sent."""
-        return [tool for tool in self.tools or () if not tool.defer_loading]
+class CountTokensRequest(_Prompt):
+    pass

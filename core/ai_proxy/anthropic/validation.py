@@ -2,30 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-
-from ..errors import InvalidRequest
-from .models import CountTokensRequest, MessagesRequest
-
-ParsedRequest = TypeVar("ParsedRequest", MessagesRequest, CountTokensRequest)
-
-
-def parse_request(body: bytes, model: type[ParsedRequest]) -> ParsedRequest:
-    """The client's JSON body, validated once: any problem is a 400 naming the field."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise InvalidRequest("request body must be a JSON object")
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise InvalidRequest(describe_validation_error(exc)) from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -70,8 +48,15 @@ _TAGS = frozenset(
         "redacted_thinking",
         "tool_use",
         "tool_result",
+        "search_result",
+        "tool_reference",
+        "server_tool_use",
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "unknown",
         "base64",
         "url",
         "file",
+        "content",
     }
 )

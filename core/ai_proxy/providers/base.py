@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from ..anthropic.models import CountTokensRequest, MessagesRequest
+from ..anthropic.envelope import ClientRequest
 from ..config import ProviderConfig
 from ..errors import GatewayError, UpstreamError, from_upstream_status
 from ..sse import SSEEvent
@@ -38,10 +38,8 @@ class RequestContext:
     request_id: str
     # Client headers a provider may forward (already filtered to an allow-list).
     forward_headers: Mapping[str, str] = field(default_factory=dict)
-    # The body exactly as the client sent it, and its query string: a pass-through provider
-    # forwards them instead of re-serializing the parsed model.
+    # The body exactly as the client sent it (OpenAI maps shortened tool names back from it).
     client_body: bytes = b""
-    client_query: str = ""
 
 
 class StreamTranslator(ABC):
@@ -97,14 +95,16 @@ class Provider(ABC):
 
     @abstractmethod
     def build_request(
-        self, request: MessagesRequest, context: RequestContext, api_key: str
-    ) -> UpstreamRequest: ...
+        self, request: ClientRequest, context: RequestContext, api_key: str
+    ) -> UpstreamRequest:
+        """The upstream call. A translating provider reads `request.messages()`; one that
+        relays forwards `request.body`."""
 
     @abstractmethod
     def new_translator(self, context: RequestContext) -> StreamTranslator: ...
 
     def build_count_tokens_request(
-        self, request: CountTokensRequest, context: RequestContext, api_key: str
+        self, request: ClientRequest, context: RequestContext, api_key: str
     ) -> UpstreamRequest | None:
         """The upstream counting call, or None to count locally (`count_tokens_locally`)."""
         return None
@@ -112,9 +112,9 @@ class Provider(ABC):
     def parse_count_tokens(self, body: bytes) -> int:
         raise NotImplementedError(f"{self.name} has no counting API")
 
-    def count_tokens_locally(self, request: CountTokensRequest, context: RequestContext) -> int:
+    def count_tokens_locally(self, request: ClientRequest, context: RequestContext) -> int:
         """Default for providers without a counting API: OpenAI's tokenizer (tokens.py)."""
-        return count_request_tokens(request, context.upstream_model)
+        return count_request_tokens(request.count_tokens(), context.upstream_model)
 
     def error_from_response(
         self, status: int, headers: Mapping[str, str], body: bytes

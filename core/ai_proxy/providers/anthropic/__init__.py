@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from ...anthropic.models import CountTokensRequest, MessagesRequest
+from ...anthropic.envelope import ClientRequest
 from ...errors import GatewayError, UpstreamError
 from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
 from .errors import from_anthropic_error
@@ -24,12 +24,12 @@ class AnthropicProvider(Provider):
     key_setting = "providers.anthropic.api_key"
 
     def build_request(
-        self, request: MessagesRequest, context: RequestContext, api_key: str
+        self, request: ClientRequest, context: RequestContext, api_key: str
     ) -> UpstreamRequest:
         return UpstreamRequest(
-            url=self._url("/v1/messages", context),
+            url=self._url("/v1/messages", request),
             headers=self._headers(context, api_key),
-            body=to_anthropic_body(_client_body(request, context), context.upstream_model),
+            body=to_anthropic_body(request.body, context.upstream_model),
             stream=request.stream,
         )
 
@@ -37,12 +37,12 @@ class AnthropicProvider(Provider):
         return AnthropicStreamObserver(context.client_model)
 
     def build_count_tokens_request(
-        self, request: CountTokensRequest, context: RequestContext, api_key: str
+        self, request: ClientRequest, context: RequestContext, api_key: str
     ) -> UpstreamRequest:
         return UpstreamRequest(
-            url=self._url("/v1/messages/count_tokens", context),
+            url=self._url("/v1/messages/count_tokens", request),
             headers=self._headers(context, api_key),
-            body=to_anthropic_body(_client_body(request, context), context.upstream_model),
+            body=to_anthropic_body(request.body, context.upstream_model),
         )
 
     def parse_count_tokens(self, body: bytes) -> int:
@@ -62,9 +62,9 @@ class AnthropicProvider(Provider):
     ) -> GatewayError:
         return from_anthropic_error(status, headers, body)
 
-    def _url(self, path: str, context: RequestContext) -> str:
+    def _url(self, path: str, request: ClientRequest) -> str:
         # The SDK's beta calls add ?beta=true; Anthropic gets it as the client sent it.
-        beta = ("beta", "true") in parse_qsl(context.client_query)
+        beta = ("beta", "true") in parse_qsl(request.query)
         return f"{self.config.base_url}{path}{'?beta=true' if beta else ''}"
 
     def _headers(self, context: RequestContext, api_key: str) -> dict[str, str]:
@@ -79,10 +79,3 @@ class AnthropicProvider(Provider):
             if value:
                 headers[name] = value
         return headers
-
-
-def _client_body(request: MessagesRequest | CountTokensRequest, context: RequestContext) -> bytes:
-    """The client's bytes; a body rebuilt from the model only when called without them."""
-    if context.client_body:
-        return context.client_body
-    return orjson.dumps(request.model_dump(mode="json", exclude_unset=True))

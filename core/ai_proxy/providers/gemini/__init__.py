@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import orjson
 
-from ...anthropic.models import CountTokensRequest, MessagesRequest
+from ...anthropic.envelope import ClientRequest
 from ...errors import GatewayError, UpstreamError
 from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
 from ..ids import new_message_id
@@ -20,9 +20,9 @@ class GeminiProvider(Provider):
     key_setting = "providers.gemini.api_key"
 
     def build_request(
-        self, request: MessagesRequest, context: RequestContext, api_key: str
+        self, request: ClientRequest, context: RequestContext, api_key: str
     ) -> UpstreamRequest:
-        body = to_gemini_request(request, context.upstream_model)
+        body = to_gemini_request(request.messages(), context.upstream_model)
         method = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
         return UpstreamRequest(
             url=f"{self.config.base_url}/v1beta/models/{context.upstream_model}:{method}",
@@ -32,9 +32,9 @@ class GeminiProvider(Provider):
         )
 
     def build_count_tokens_request(
-        self, request: CountTokensRequest, context: RequestContext, api_key: str
+        self, request: ClientRequest, context: RequestContext, api_key: str
     ) -> UpstreamRequest:
-        body = to_gemini_count_tokens_request(request, context.upstream_model)
+        body = to_gemini_count_tokens_request(request.count_tokens(), context.upstream_model)
         return UpstreamRequest(
             url=f"{self.config.base_url}/v1beta/models/{context.upstream_model}:countTokens",
             headers=_headers(context, api_key),

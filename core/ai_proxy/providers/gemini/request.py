@@ -14,7 +14,6 @@ from ...anthropic.models import (
     ImageBlock,
     MessagesRequest,
     RedactedThinkingBlock,
-    ServerToolBlock,
     TextBlock,
     TextSource,
     ThinkingBlock,
@@ -24,6 +23,7 @@ from ...anthropic.models import (
     ToolUseBlock,
     UrlSource,
 )
+from ...anthropic.surface import refuse_block
 from ...errors import InvalidRequest
 from .signatures import from_our_signature
 
@@ -139,11 +139,8 @@ def _to_parts(
                 part = {"functionCall": {"name": block.name, "args": block.input}}
             case ToolResultBlock():
                 responses.append(_function_response_parts(block, tool_calls))
-            case ServerToolBlock():
-                raise InvalidRequest(
-                    f"content block type '{block.type}' is an Anthropic server tool block, "
-                    "which Gemini cannot carry"
-                )
+            case _:
+                raise refuse_block(block.type, "gemini")
         if part is not None:
             if pending_signature is not None:
                 part["thoughtSignature"] = pending_signature
@@ -174,6 +171,10 @@ def _media_parts(block: ImageBlock | DocumentBlock) -> list[Part]:
                 f"{block.type} source type 'file' (Anthropic Files API) is not available on "
                 "Gemini; send the data as base64 or a URL"
             )
+        case _:
+            raise InvalidRequest(
+                f"{block.type} source type '{source.type}' is not supported on gemini"
+            )
 
 
 def _function_response_parts(
@@ -195,9 +196,11 @@ def _function_response_parts(
         for item in block.content:
             if isinstance(item, TextBlock):
                 texts.append(item.text)
-            else:
+            elif isinstance(item, ImageBlock | DocumentBlock):
                 # Images and documents in a tool result follow it as their own parts.
                 media.extend(_media_parts(item))
+            else:
+                raise refuse_block(item.type, "gemini", "tool_result content")
     key = "error" if block.is_error else "output"
     response = {"functionResponse": {"name": name, "response": {key: "\n".join(texts)}}}
     return position, [response, *media]

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 
 import orjson
 
-from ...anthropic.models import MessagesRequest
+from ...anthropic.envelope import ClientRequest
 from ...errors import GatewayError
 from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
 from ..ids import new_message_id
 from .errors import from_openai_error
-from .names import ToolNames
+from ..tool_names import ToolNames
 from .request import to_openai_request
 from .response import OpenAIStreamTranslator
 
@@ -21,9 +21,9 @@ class OpenAIProvider(Provider):
     key_setting = "providers.openai.api_key"
 
     def build_request(
-        self, request: MessagesRequest, context: RequestContext, api_key: str
+        self, request: ClientRequest, context: RequestContext, api_key: str
     ) -> UpstreamRequest:
-        body = to_openai_request(request, context.upstream_model)
+        body = to_openai_request(request.messages(), context.upstream_model)
         return UpstreamRequest(
             url=f"{self.config.base_url}/chat/completions",
             headers={

@@ -15,7 +15,6 @@ from ...anthropic.models import (
     ImageBlock,
     MessagesRequest,
     RedactedThinkingBlock,
-    ServerToolBlock,
     TextBlock,
     TextSource,
     ThinkingBlock,
@@ -25,9 +24,11 @@ from ...anthropic.models import (
     ToolUseBlock,
     UrlSource,
 )
+from ...anthropic.surface import refuse_block
 from ...errors import InvalidRequest
 from .limits import is_reasoning_model, max_output_tokens
-from .names import to_openai_call_id, to_openai_tool_name
+from ..tool_names import to_upstream_tool_name
+from .call_ids import to_openai_call_id
 
 Message = dict[str, Any]
 Part = dict[str, Any]
@@ -145,7 +146,7 @@ def _assistant_messages(content: str | list[ContentBlock], seen_calls: set[str])
                         "id": to_openai_call_id(block.id),
                         "type": "function",
                         "function": {
-                            "name": to_openai_tool_name(block.name),
+                            "name": to_upstream_tool_name(block.name),
                             "arguments": orjson.dumps(block.input).decode(),
                         },
                     }
@@ -157,8 +158,8 @@ def _assistant_messages(content: str | list[ContentBlock], seen_calls: set[str])
                 raise InvalidRequest(
                     f"an assistant message cannot hold a '{block.type}' block on OpenAI"
                 )
-            case ServerToolBlock():
-                raise _server_tool_block(block)
+            case _:
+                raise refuse_block(block.type, "openai")
     if not texts and not calls:
         return []
     message: Message = {"role": "assistant", "content": _text_content(texts) if texts else None}
@@ -188,8 +189,8 @@ def _user_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> l
                 continue
             case ToolUseBlock():
                 raise InvalidRequest("a tool_use block belongs in an assistant message")
-            case ServerToolBlock():
-                raise _server_tool_block(block)
+            case _:
+                raise refuse_block(block.type, "openai")
     # Tool messages must directly follow the assistant's tool_calls, so the media of tool
     # results (a tool message holds text only) and the user's own content come after them.
     rest = attachments + parts
@@ -216,8 +217,10 @@ def _tool_message(block: ToolResultBlock, seen_calls: set[str]) -> tuple[Message
         for item in block.content:
             if isinstance(item, TextBlock):
                 texts.append(item.text)
-            else:
+            elif isinstance(item, ImageBlock | DocumentBlock):
                 media.append(_media_part(item))
+            else:
+                raise refuse_block(item.type, "openai", "tool_result content")
     text = "\n".join(t for t in texts if t)
     if media:
         # Tell the model which call the media in the next user message belong to.
@@ -247,6 +250,8 @@ def _image_part(block: ImageBlock) -> Part:
                 "image source type 'file' (Anthropic Files API) is not available on OpenAI; "
                 "send the image as base64 or a URL"
             )
+        case _:
+            raise InvalidRequest(f"image source type '{source.type}' is not supported on openai")
 
 
 def _document_part(block: DocumentBlock) -> Part:
@@ -278,13 +283,8 @@ def _document_part(block: DocumentBlock) -> Part:
                 "document source type 'file' (Anthropic Files API) is not available on "
                 "OpenAI; send the document as base64"
             )
-
-
-def _server_tool_block(block: ServerToolBlock) -> InvalidRequest:
-    return InvalidRequest(
-        f"content block type '{block.type}' is an Anthropic server tool block, "
-        "which OpenAI cannot carry"
-    )
+        case _:
+            raise InvalidRequest(f"document source type '{source.type}' is not supported on openai")
 
 
 def _to_function_tool(tool: Tool) -> dict[str, Any]:
@@ -294,7 +294,7 @@ def _to_function_tool(tool: Tool) -> dict[str, Any]:
             "that OpenAI has no equivalent for"
         )
     function: dict[str, Any] = {
-        "name": to_openai_tool_name(tool.name),
+        "name": to_upstream_tool_name(tool.name),
         "parameters": tool.input_schema,
     }
     if tool.description:
@@ -313,7 +313,7 @@ def _to_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
         case "tool":
             if not choice.name:
                 raise InvalidRequest("tool_choice.name: required when tool_choice.type is 'tool'")
-            return {"type": "function", "function": {"name": to_openai_tool_name(choice.name)}}
+            return {"type": "function", "function": {"name": to_upstream_tool_name(choice.name)}}
 
 
 def _to_stop(stop_sequences: list[str], model: str, reasoning: bool) -> list[str]:

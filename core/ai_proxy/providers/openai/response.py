@@ -32,7 +32,7 @@ from ..base import StreamTranslator
 from ..blocks import BlockKind, Event, MessageStream
 from ..ids import new_tool_use_id
 from .errors import from_openai_error_payload
-from .names import ToolNames
+from ..tool_names import ToolNames
 
 DONE = "[DONE]"
 _ANTHROPIC_ID = re.compile(r"[A-Za-z0-9_-]+")
