@@ -9,6 +9,10 @@ BLOCK_DELTAS = {
     "text": {"text_delta", "citations_delta"},
     "thinking": {"thinking_delta", "signature_delta"},
     "tool_use": {"input_json_delta"},
+    "server_tool_use": {"input_json_delta"},
+    # A server tool's result arrives whole in its content_block_start.
+    "web_search_tool_result": set(),
+    "web_fetch_tool_result": set(),
 }
 
 

@@ -126,6 +126,20 @@ class ProvidersConfig(_Section):
 class RoutingConfig(_Section):
     # alias -> "provider/model" or an ordered fallback chain of them.
     aliases: dict[str, str | list[str]] = Field(default_factory=dict)
+    # Claude Code's model discovery keeps only ids that start with "claude" or "anthropic":
+    # when set (e.g. "anthropic-"), GET /v1/models also lists every other model and alias
+    # under this prefix, and such a name routes as the name without it.
+    discovery_prefix: str = ""
+
+    @field_validator("discovery_prefix")
+    @classmethod
+    def _seen_by_claude_code(cls, value: str) -> str:
+        if value and not value.startswith(("claude", "anthropic")):
+            raise ValueError(
+                "must start with 'claude' or 'anthropic' (the only ids Claude Code's model "
+                "discovery keeps), e.g. 'anthropic-'"
+            )
+        return value
 
 
 class SecretsConfig(_Section):

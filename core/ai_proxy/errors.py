@@ -128,6 +128,30 @@ class Overloaded(GatewayError):
     retryable = True
 
 
+def prompt_too_long(detail: str, tokens: int | None, maximum: int | None) -> str:
+    """Anthropic's words for a prompt over the context window ("prompt is too long: 215000
+    tokens > 200000 maximum"), which Claude Code matches to compact the conversation (and
+    reads the numbers of, to know by how much); the upstream's own words follow."""
+    counts = f": {tokens} tokens > {maximum} maximum" if tokens and maximum else ""
+    return f"prompt is too long{counts} ({detail})"
+
+
+# Anthropic's words for a conversation with nothing in it (once blank text is dropped).
+EMPTY_MESSAGES = (
+    "messages: all messages must have non-empty content except for the optional final "
+    "assistant message"
+)
+
+
+def orphan_tool_result(tool_use_id: str) -> InvalidRequest:
+    """A tool_result answering no tool_use, refused in Anthropic's words (which clients that
+    repair their history match)."""
+    return InvalidRequest(
+        f"unexpected `tool_use_id` found in `tool_result` blocks: {tool_use_id}. Each "
+        "`tool_result` block must have a corresponding `tool_use` block in the previous message."
+    )
+
+
 # Upstream answers worth another try of the same target after a pause.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 

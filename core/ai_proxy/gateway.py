@@ -89,7 +89,8 @@ class Gateway:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.providers: dict[str, Provider] = build_providers(config.providers)
-        self.router = Router(config.routing.aliases, self.providers)
+        routing = config.routing
+        self.router = Router(routing.aliases, self.providers, routing.discovery_prefix)
         self.clients = {
             name: UpstreamClient(name, config.providers.get(name)) for name in self.providers
         }
@@ -436,6 +437,7 @@ class Gateway:
         self, request: ClientRequest, core: CoreRequest, target: Target, record: RequestRecord
     ) -> CoreResponse:
         provider, api_key, context = self._target(request.model, core, target, record)
+        context.client_request = request
         upstream_request = provider.build_request(request, context, api_key)
         client = self.clients[target.provider]
         translator = provider.new_translator(context)

@@ -6,6 +6,12 @@ Provider models are a static list of well-known models plus the ids a provider's
 provider and fail whenever one is down, and a name missing here still routes by prefix
 (`gemini-*`, `gpt-*`, `claude-*`, ...) or as `provider/model`. An alias is listed when at least
 one of its targets can be served; it shadows a model of the same id.
+
+Claude Code's model discovery (`GET /v1/models?limit=1000`) keeps only ids that start with
+`claude` or `anthropic`. With `routing.discovery_prefix` set, every listed id that does not is
+listed a second time under that prefix (`anthropic-gemini-2.5-pro`), after all the others, so
+that Gemini and OpenAI models and the aliases show up in its `/model` picker; the router sends
+such a name where the name without the prefix goes.
 """
 
 from __future__ import annotations
@@ -98,7 +104,28 @@ def entries(
                 seen.add(model_id)
                 created = f"{date}T00:00:00Z" if date else UNKNOWN_DATE
                 listed.append(_entry(model_id, display_name, created))
-    return listed
+    return listed + _discoverable(listed, router, seen)
+
+
+CLAUDE_CODE_KEEPS = ("claude", "anthropic")  # the id prefixes Claude Code's discovery keeps
+
+
+def _discoverable(listed: list[Entry], router: Router, seen: set[str]) -> list[Entry]:
+    """The listed ids Claude Code would drop, again under the discovery prefix, each only when
+    it routes back (a configured extra id that no prefix names would not)."""
+    prefix = router.discovery_prefix
+    if not prefix:
+        return []
+    mirrored = []
+    for entry in listed:
+        model_id = prefix + entry["id"]
+        if (
+            not entry["id"].startswith(CLAUDE_CODE_KEEPS)
+            and model_id not in seen
+            and router.discovered(model_id) is not None
+        ):
+            mirrored.append({**entry, "id": model_id})
+    return mirrored
 
 
 def retrieve(listed: list[Entry], model_id: str, router: Router) -> Entry:

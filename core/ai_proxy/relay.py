@@ -43,12 +43,16 @@ async def relay_stream(
     raw = translator.relays_raw
     held = b""  # raw mode: the start of an event not yet complete
     reader = response.content
+    # Anthropic's streams open with `message_start`, and clients rely on it: no ping of ours
+    # goes out before the first frame made from upstream's events (upstream's own
+    # message_start, or the translator's), however long upstream takes to begin.
+    started = False
     try:
         while True:
-            ping_due = asyncio.timeout(ping_interval)
+            ping_due = asyncio.timeout(ping_interval if started else None)
             try:
                 async with ping_due:
-                    chunk = await reader.readany()
+                    chunk = await read_chunk(reader)
             except TimeoutError:
                 if not ping_due.expired():
                     raise  # aiohttp's own timeouts, not our ping timer
@@ -75,8 +79,10 @@ async def relay_stream(
                 end = complete_events_end(held)
                 if end:
                     out, held = held[:end], held[end:]
+                    started = True
                     yield translator.relay_frames(out)
             elif events:
+                started = True
                 yield encode_events(events)
         if decoder.pending():
             raise UpstreamError(f"{client.name} upstream stream ended in the middle of an event")
@@ -98,6 +104,23 @@ async def relay_stream(
         if record.upstream_finished is None:  # broke off: timed until it did
             record.upstream_finished = time.perf_counter()
         await on_done()
+
+
+async def read_chunk(reader: aiohttp.StreamReader) -> bytes:
+    """The next bytes upstream sent; a broken connection's error only once they are all read.
+
+    aiohttp raises a connection's failure on the next read as soon as it happens, even while
+    bytes that arrived before it still sit unread in the buffer (asyncio's own StreamReader
+    does the same, cpython gh-75044). A relay busy writing to the client when upstream sent
+    its last events and then broke off would lose those events; they are the client's, so
+    they go out first, and the failure is raised by the read after them (it stays set)."""
+    try:
+        return await reader.readany()
+    except aiohttp.ClientError:
+        # No public API reads past a set exception: the buffer is aiohttp's own deque.
+        if reader._buffer:
+            return reader._read_nowait(-1)
+        raise
 
 
 def error_frame(error: GatewayError, record: RequestRecord) -> bytes:

@@ -1,4 +1,6 @@
-"""Which provider serves a model name: aliases first, then `provider/model`, then name prefixes."""
+"""Which provider serves a model name: aliases first, then a name under the discovery prefix
+(`routing.discovery_prefix`, routed as the name without it), then `provider/model`, then name
+prefixes."""
 
 from __future__ import annotations
 
@@ -30,8 +32,14 @@ class Target:
 
 
 class Router:
-    def __init__(self, aliases: Mapping[str, str | list[str]], providers: Collection[str]) -> None:
+    def __init__(
+        self,
+        aliases: Mapping[str, str | list[str]],
+        providers: Collection[str],
+        discovery_prefix: str = "",
+    ) -> None:
         self._providers = frozenset(providers)
+        self.discovery_prefix = discovery_prefix
         self._prefixes = tuple((p, name) for p, name in PREFIXES if name in self._providers)
         self.aliases: dict[str, tuple[Target, ...]] = {
             alias: self._parse_chain(alias, chain) for alias, chain in aliases.items()
@@ -54,19 +62,31 @@ class Router:
 
     def resolve(self, model: str) -> tuple[Target, ...]:
         """The ordered targets to try for a client-visible model name."""
-        chain = self.aliases.get(model)
-        if chain is not None:
-            return chain
-        target = self._explicit(model) or self._by_prefix(model)
-        if target is None:
+        chain = self.aliases.get(model) or self.discovered(model) or self._direct(model)
+        if chain is None:
             raise NotFound(f"model '{model}' is not routed to any provider. {self.describe()}")
-        return (target,)
+        return chain
+
+    def discovered(self, model: str) -> tuple[Target, ...] | None:
+        """The targets of a name listed under the discovery prefix, if it is one."""
+        prefix = self.discovery_prefix
+        if not prefix or not model.startswith(prefix):
+            return None
+        listed = model[len(prefix) :]
+        return self.aliases.get(listed) or self._direct(listed)
+
+    def _direct(self, model: str) -> tuple[Target, ...] | None:
+        target = self._explicit(model) or self._by_prefix(model)
+        return (target,) if target is not None else None
 
     def describe(self) -> str:
         prefixes = ", ".join(f"'{p}*' -> {name}" for p, name in self._prefixes)
         aliases = ", ".join(sorted(self.aliases)) or "none"
+        discovery = (
+            f", as '{self.discovery_prefix}<model or alias>'" if self.discovery_prefix else ""
+        )
         return (
-            f"Models are routed by configured alias ({aliases}), by an explicit "
+            f"Models are routed by configured alias ({aliases}){discovery}, by an explicit "
             f"'provider/model' name, or by prefix ({prefixes})."
         )
 

@@ -36,6 +36,8 @@ from .harness import (
     SentResult,
 )
 
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
 
 class AnthropicHarness:
     provider = "anthropic"
@@ -190,6 +192,20 @@ class AnthropicHarness:
 
     def reasoning_for(self, budget_tokens: int) -> object:
         return budget_tokens
+
+    def sent_effort_rank(self, body: dict[str, Any]) -> int | None:
+        effort = (body.get("output_config") or {}).get("effort")
+        return None if effort is None else EFFORTS.index(effort)
+
+    def shows_thinking(self, body: dict[str, Any]) -> bool:
+        thinking = body.get("thinking") or {}
+        return thinking.get("type") in ("enabled", "adaptive") and thinking.get("display") != (
+            "omitted"
+        )
+
+    def sent_output_schema(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        output_format = (body.get("output_config") or {}).get("format")
+        return None if output_format is None else dict(output_format["schema"])
 
     def sent_tool_calls(self, body: dict[str, Any]) -> list[Call]:
         return [

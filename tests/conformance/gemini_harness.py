@@ -34,7 +34,8 @@ from .harness import (
     SentResult,
 )
 
-SIGNATURE_PREFIX = "gemini:"  # how the gateway namespaces Gemini's thought signatures
+# How the gateway namespaces Gemini's thought signatures: provider, then issuing model family.
+SIGNATURE_PREFIX = "gemini:gemini-2.5-flash:"
 _CHOICES = {"AUTO": "auto", "ANY": "any", "NONE": "none"}
 
 
@@ -209,6 +210,22 @@ class GeminiHarness:
 
     def reasoning_for(self, budget_tokens: int) -> object:
         return budget_tokens  # within gemini-2.5-flash's 24576 cap, as asked
+
+    def sent_effort_rank(self, body: dict[str, Any]) -> int | None:
+        config = body["generationConfig"].get("thinkingConfig")
+        return None if config is None else int(config["thinkingBudget"])
+
+    def shows_thinking(self, body: dict[str, Any]) -> bool:
+        config = body["generationConfig"].get("thinkingConfig") or {}
+        return config.get("includeThoughts") is True
+
+    def sent_output_schema(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        config = body["generationConfig"]
+        if "responseJsonSchema" not in config:
+            return None
+        assert config["responseMimeType"] == "application/json", config
+        schema: dict[str, Any] = config["responseJsonSchema"]
+        return schema
 
     def sent_tool_calls(self, body: dict[str, Any]) -> list[Call]:
         return [

@@ -182,6 +182,19 @@ class ProviderHarness(Protocol):
         """What `sent_reasoning` must be for thinking {"type": "enabled", budget_tokens}."""
         ...
 
+    def sent_effort_rank(self, body: dict[str, Any]) -> int | None:
+        """How hard upstream was asked to reason, as a rank that grows with the effort asked
+        (a budget, an effort level's position); None when upstream got no such setting."""
+        ...
+
+    def shows_thinking(self, body: dict[str, Any]) -> bool:
+        """Whether upstream was asked to return its reasoning to the client."""
+        ...
+
+    def sent_output_schema(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The JSON schema upstream was told the answer must match (structured outputs)."""
+        ...
+
     def sent_tool_calls(self, body: dict[str, Any]) -> list[Call]:
         """The assistant's earlier tool calls, as the conversation sent them back."""
         ...

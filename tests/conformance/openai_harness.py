@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ai_proxy.providers.openai.call_ids import to_openai_call_id
+
 from tests.fakes.openai import (
     API_KEY,
     Answer,
@@ -32,6 +34,8 @@ _CHOICES = {"auto": "auto", "required": "any", "none": "none"}
 # The gateway tells the model a tool failed with this prefix: a tool message has no
 # is_error field.
 ERROR_PREFIX = "Error: "
+# OpenAI's reasoning_effort values, least to most.
+OPENAI_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 
 class OpenAIHarness:
@@ -226,6 +230,21 @@ class OpenAIHarness:
             return "low"
         return "medium" if budget_tokens < 16384 else "high"
 
+    def sent_effort_rank(self, body: dict[str, Any]) -> int | None:
+        effort = body.get("reasoning_effort")
+        return None if effort is None else OPENAI_EFFORTS.index(effort)
+
+    def shows_thinking(self, body: dict[str, Any]) -> bool:
+        return False  # Chat Completions never returns reasoning text
+
+    def sent_output_schema(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        response_format = body.get("response_format")
+        if response_format is None:
+            return None
+        assert response_format["type"] == "json_schema", response_format
+        schema: dict[str, Any] = response_format["json_schema"]["schema"]
+        return schema
+
     def sent_tool_calls(self, body: dict[str, Any]) -> list[Call]:
         return [
             (call["function"]["name"], json.loads(call["function"]["arguments"]))
@@ -246,7 +265,7 @@ class OpenAIHarness:
         return results
 
     def call_ref(self, tool_use_id: str, name: str) -> str:
-        return tool_use_id  # OpenAI's own call id, kept as the tool_use id
+        return to_openai_call_id(tool_use_id)  # the client saw it as toolu_oai_<OpenAI's id>
 
     def sent_signatures(self, body: dict[str, Any]) -> list[str]:
         return []  # Chat Completions cannot take reasoning back

@@ -354,6 +354,90 @@ def test_thinking_survives_a_tool_round_trip(
 # --- errors -------------------------------------------------------------------------------------
 
 
+# --- effort and structured outputs ---------------------------------------------------------------
+
+EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
+
+
+def test_every_effort_level_is_carried(
+    client: anthropic.Anthropic, harness: ProviderHarness
+) -> None:
+    """Each level reaches upstream as its own reasoning setting, in order; effort alone never
+    turns on visible thinking (Anthropic shows thinking only when `thinking` asks for it)."""
+    ranks = []
+    for effort in EFFORT_LEVELS:
+        scenario = harness.text(f"Answer at {effort}.")
+        both_ways(
+            client,
+            harness,
+            scenario,
+            model=harness.thinking_model,
+            messages=hello("2+2?"),
+            output_config={"effort": effort},
+        )
+        sent = harness.requests[-1].json
+        assert not harness.shows_thinking(sent), effort
+        ranks.append(harness.sent_effort_rank(sent))
+    assert None not in ranks, ranks
+    assert ranks == sorted(ranks) and ranks[0] < ranks[-1], ranks  # type: ignore[type-var]
+
+
+def test_omitted_thinking_display_hides_reasoning(
+    client: anthropic.Anthropic, harness: ProviderHarness
+) -> None:
+    scenario = harness.text("4")
+    both_ways(
+        client,
+        harness,
+        scenario,
+        model=harness.thinking_model,
+        max_tokens=4096,
+        messages=hello("2+2?"),
+        thinking={"type": "adaptive", "display": "omitted"},
+    )
+    assert not harness.shows_thinking(harness.requests[-1].json)
+
+
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "celsius": {"type": "number"}},
+    "required": ["city", "celsius"],
+    "additionalProperties": False,
+}
+
+
+def test_structured_output(client: anthropic.Anthropic, harness: ProviderHarness) -> None:
+    answer = '{"city": "Paris", "celsius": 21}'
+    message = both_ways(
+        client,
+        harness,
+        harness.text(answer),
+        messages=hello("Weather in Paris as JSON"),
+        output_config={"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}},
+    )
+    assert harness.sent_output_schema(harness.requests[-1].json) == ANSWER_SCHEMA
+    [block] = message.content
+    assert block.type == "text" and json.loads(block.text) == {"city": "Paris", "celsius": 21}
+
+
+def test_structured_output_beta_spelling(gateway_url: str, harness: ProviderHarness) -> None:
+    """`output_format` (the structured-outputs beta) means what output_config.format means."""
+    if harness.relays_request:
+        pytest.skip("relayed verbatim; forwarding is covered in test_anthropic_passthrough.py")
+    harness.enqueue(harness.text('{"city": "Oslo", "celsius": 3}').reply)
+    body = {
+        "model": harness.model,
+        "max_tokens": 256,
+        "messages": hello("Weather in Oslo as JSON"),
+        "output_format": {"type": "json_schema", "schema": ANSWER_SCHEMA},
+    }
+    headers = {"anthropic-beta": "structured-outputs-2025-11-13"}
+    answer = httpx.post(f"{gateway_url}/v1/messages", json=body, headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert harness.sent_output_schema(harness.requests[-1].json) == ANSWER_SCHEMA
+    assert json.loads(answer.json()["content"][0]["text"])["city"] == "Oslo"
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("kind", ERROR_KINDS)
 def test_upstream_errors_keep_their_meaning(

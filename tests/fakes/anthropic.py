@@ -15,8 +15,9 @@ What it checks, in the API's order and words:
      has `?beta=true` or an `anthropic-beta` header;
   4. the model is a `claude-*` name (404 not_found_error);
   5. Anthropic's own rules: every thinking block's signature is one this fake issued (an
-     HMAC of its text, base64 like the real ones), and with thinking on, the assistant turn
-     of an unfinished tool loop starts with a thinking block.
+     HMAC of its text, base64 like the real ones); with thinking on, the assistant turn
+     of an unfinished tool loop starts with a thinking block; with it off, no
+     `clear_thinking_*` context edit; no text block is empty or whitespace only.
 Then it answers the next scripted reply: a Message (JSON, or the real SSE event sequence
 `event: …`/`data: …`, optionally written in odd-sized pieces, paused inside an event or cut
 off), an error body with its status and headers, or an `event: error` mid-stream.
@@ -479,8 +480,21 @@ def _rules_problem(body: dict[str, Any]) -> ErrorReply | None:
                 return invalid_request(
                     f"messages.{m}.content.{b}: Invalid `signature` in `thinking` block"
                 )
+            if block["type"] == "text" and not block["text"].strip():
+                # The API's words, which name no index (seen in Claude Code's bug reports).
+                return invalid_request(
+                    "messages: text content blocks must contain non-whitespace text"
+                    if block["text"]
+                    else "messages: text content blocks must be non-empty"
+                )
     thinking = body.get("thinking")
     if thinking is None or thinking.get("type") == "disabled":
+        edits = (body.get("context_management") or {}).get("edits") or ()
+        for edit in edits:
+            if edit["type"].startswith("clear_thinking"):
+                return invalid_request(
+                    f"`{edit['type']}` strategy requires `thinking` to be enabled"
+                )
         return None
     last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
     if last is None or isinstance(messages[last]["content"], str):

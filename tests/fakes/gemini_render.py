@@ -140,6 +140,10 @@ def _response(
     candidate["index"] = 0
     if final is not None and final.safety_ratings:
         candidate["safetyRatings"] = [dict(r) for r in final.safety_ratings]
+    if final is not None and final.grounding_metadata:
+        candidate["groundingMetadata"] = final.grounding_metadata
+    if final is not None and final.url_context_metadata:
+        candidate["urlContextMetadata"] = final.url_context_metadata
     body: dict[str, Any] = {"candidates": [candidate]}
     if final is not None and final.prompt_feedback:
         body["promptFeedback"] = dict(final.prompt_feedback)

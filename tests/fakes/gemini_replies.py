@@ -9,6 +9,9 @@ proxy's HTML page, broken JSON), and `Hang` never answers.
     fake.enqueue(tool_call_answer(function_call("get_weather", {"city": "Paris"})))
     fake.enqueue(replace(text_answer("slow"), timing=Timing(between_chunks=0.5), cut=Cut(1)))
     fake.enqueue(rate_limited(retry_delay="17s"))
+    fake.enqueue(grounded_answer("Paris is the capital.", queries=["capital of France"],
+                                 sources=[("https://example.org/paris", "example.org")],
+                                 supports=[("Paris is the capital.", [0])]))
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict, Unpack
 
 from . import gemini_errors as errors
@@ -92,6 +95,9 @@ class Answer:
     timing: Timing = field(default_factory=Timing)
     cut: Cut | None = None
     stream_error: StreamError | None = None
+    # Google Search grounding and URL context: sent on the last chunk's candidate, as Gemini does.
+    grounding_metadata: dict[str, Any] | None = None
+    url_context_metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,8 @@ class AnswerOptions(TypedDict, total=False):
     timing: Timing
     cut: Cut | None
     stream_error: StreamError | None
+    grounding_metadata: dict[str, Any] | None
+    url_context_metadata: dict[str, Any] | None
 
 
 # --- parts -------------------------------------------------------------------------------
@@ -238,6 +246,76 @@ def tool_call_answer(
     else:
         chunks.extend(signed)
     return answer(*chunks, **options)
+
+
+def grounded_answer(
+    value: str | Sequence[str],
+    *,
+    queries: Sequence[str] = (),
+    sources: Sequence[tuple[str, str]] = (),
+    supports: Sequence[tuple[str, Sequence[int]]] = (),
+    fetched: Sequence[str | tuple[str, str]] = (),
+    chunks: int = 1,
+    **options: Unpack[AnswerOptions],
+) -> Answer:
+    """Text grounded on Google Search (`queries`, `sources` as (uri, title)) and/or on URL
+    context (`fetched`: URLs, or (URL, urlRetrievalStatus) pairs).
+
+    Each support is (a span of the text, indexes into `sources`); its byte offsets are counted
+    the way Gemini counts them, in UTF-8 from the start of the text.
+    """
+    answer = text_answer(value, chunks=chunks, **options)
+    full = "".join(_pieces(value, chunks))
+    search = grounding_metadata(full, queries=queries, sources=sources, supports=supports)
+    fetch = url_context_metadata(*fetched) if fetched else None
+    return replace(answer, grounding_metadata=search or None, url_context_metadata=fetch)
+
+
+def grounding_metadata(
+    text: str,
+    *,
+    queries: Sequence[str] = (),
+    sources: Sequence[tuple[str, str]] = (),
+    supports: Sequence[tuple[str, Sequence[int]]] = (),
+) -> dict[str, Any]:
+    """A candidate's groundingMetadata, with Gemini's field names (proto3 JSON: zeros left out)."""
+    metadata: dict[str, Any] = {}
+    if sources:
+        metadata["groundingChunks"] = [{"web": {"uri": u, "title": t}} for u, t in sources]
+    grounded = []
+    for span, indices in supports:
+        start = text.index(span)
+        segment: dict[str, Any] = {
+            "startIndex": len(text[:start].encode()),
+            "endIndex": len(text[: start + len(span)].encode()),
+            "text": span,
+        }
+        grounded.append(
+            {
+                "segment": {k: v for k, v in segment.items() if v != 0},
+                "groundingChunkIndices": list(indices),
+            }
+        )
+    if grounded:
+        metadata["groundingSupports"] = grounded
+    if queries:
+        metadata["webSearchQueries"] = list(queries)
+        metadata["searchEntryPoint"] = {
+            "renderedContent": '<div class="container">'
+            + "".join(
+                f'<a class="chip" href="https://www.google.com/search?q={q}">{q}</a>'
+                for q in queries
+            )
+            + "</div>"
+        }
+    return metadata
+
+
+def url_context_metadata(*urls: str | tuple[str, str]) -> dict[str, Any]:
+    pairs = [(u, "URL_RETRIEVAL_STATUS_SUCCESS") if isinstance(u, str) else u for u in urls]
+    return {
+        "urlMetadata": [{"retrievedUrl": u, "urlRetrievalStatus": status} for u, status in pairs]
+    }
 
 
 def max_tokens_answer(value: str, *, chunks: int = 1) -> Answer:

@@ -7,8 +7,12 @@ refuses is one Gemini would refuse too.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
+
+from .gemini_replies import fake_signature
 
 VALID_ROLES = ("user", "model")
 MAX_STOP_SEQUENCES = 5
@@ -41,6 +45,24 @@ CALL_ORDER_MESSAGE = (
     "function response turn."
 )
 BUDGET_ZERO_MESSAGE = "Budget 0 is invalid. This model only works in thinking mode."
+# Gemini 3 takes the combination only with toolConfig.includeServerSideToolInvocations, a field
+# the published v1beta proto (google-ai-generativelanguage 0.12.1) does not have.
+TOOL_COMBINATION_MESSAGE = "Tool use with function calling is unsupported by the model."
+BUILTIN_TOOLS = ("googleSearch", "urlContext", "codeExecution", "googleSearchRetrieval")
+CORRUPTED_SIGNATURE_MESSAGE = "Corrupted thought signature."
+# Google documents these for function calls that Gemini did not sign itself.
+BYPASS_SIGNATURES = frozenset(
+    {"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"}
+)
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"})
+TOOLS_WITH_JSON_MESSAGE = "Tool use with a response mime type: 'application/json' is unsupported"
+# Not seen quoted in public reports; worded after Google's other generation_config checks.
+SCHEMA_WITHOUT_JSON_MESSAGE = (
+    "Unable to submit request because responseJsonSchema requires responseMimeType to be "
+    "application/json. Update the responseMimeType and try again."
+)
+_FAKE_SIGNATURE_PREFIX = b"fake-thought-signature:"
+_RELEASE_SUFFIX = re.compile(r"(-(preview|latest|exp|\d+))+$")
 FUNCTION_NAME_MESSAGE = (
     "Invalid function name. Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, "
     "or contain underscores, dots and dashes, with a maximum length of 64."
@@ -61,10 +83,67 @@ def request_problem(body: dict[str, Any], model: str, action: str) -> str | None
         or _role_problem(contents)
         or _empty_text_problem(contents)
         or _function_turn_problem(contents)
+        or _image_type_problem(contents)
         or _signature_problem(contents, model)
+        or _corrupted_signature_problem(contents, model)
         or _generation_config_problem(_get(request, "generationConfig") or {}, model)
         or _function_name_problem(_get(request, "tools") or [], prefix)
+        or _tool_combination_problem(_get(request, "tools") or [])
+        or _tools_with_json_problem(request, model)
     )
+
+
+def family_signature(model: str, seed: str) -> str:
+    """A fake signature bound to `model`'s family, as Gemini 3's are: another family's model
+    answers "Corrupted thought signature." to it. Plain `fake_signature`s pass anywhere."""
+    return fake_signature(f"{_family(model)}|{seed}")
+
+
+def _family(model: str) -> str:
+    return _RELEASE_SUFFIX.sub("", model)
+
+
+def _image_type_problem(contents: list[Any]) -> str | None:
+    for content in contents:
+        for part in _get(content, "parts") or []:
+            media = _get(part, "inlineData") or _get(part, "fileData") or {}
+            mime = _get(media, "mimeType") or ""
+            if mime.startswith("image/") and mime not in IMAGE_TYPES:
+                return f"Unsupported MIME type: {mime}"
+    return None
+
+
+def _corrupted_signature_problem(contents: list[Any], model: str) -> str | None:
+    """Gemini 3 verifies every signature: one it did not issue, or issued for another model
+    family, is refused. The fake knows its own: `fake_signature`s, and the bypass values."""
+    if not model.startswith("gemini-3"):
+        return None
+    for content in contents:
+        for part in _get(content, "parts") or []:
+            signature = _get(part, "thoughtSignature")
+            if not signature or signature in BYPASS_SIGNATURES:
+                continue
+            try:
+                decoded = base64.b64decode(signature, validate=True)
+            except (binascii.Error, ValueError):
+                return CORRUPTED_SIGNATURE_MESSAGE
+            if not decoded.startswith(_FAKE_SIGNATURE_PREFIX):
+                return CORRUPTED_SIGNATURE_MESSAGE
+            seed = decoded[len(_FAKE_SIGNATURE_PREFIX) :].decode(errors="replace")
+            family, bound, _ = seed.partition("|")
+            if bound and family != _family(model):
+                return CORRUPTED_SIGNATURE_MESSAGE
+    return None
+
+
+def _tools_with_json_problem(request: dict[str, Any], model: str) -> str | None:
+    """Gemini 2.x cannot call functions and answer in JSON mode at once; Gemini 3 can."""
+    config = _get(request, "generationConfig") or {}
+    declares = any(_get(tool, "functionDeclarations") for tool in _get(request, "tools") or [])
+    json_mode = _get(config, "responseMimeType") == "application/json"
+    if declares and json_mode and not model.startswith("gemini-3"):
+        return TOOLS_WITH_JSON_MESSAGE
+    return None
 
 
 def _structure_problem(contents: list[Any], prefix: str) -> str | None:
@@ -160,6 +239,9 @@ def _generation_config_problem(config: dict[str, Any], model: str) -> str | None
             f"the supported range is from 1 (inclusive) to {MAX_STOP_SEQUENCES + 1} (exclusive). "
             "Update the value and try again."
         )
+    has_schema = _get(config, "responseJsonSchema") is not None or _get(config, "responseSchema")
+    if has_schema and _get(config, "responseMimeType") != "application/json":
+        return SCHEMA_WITHOUT_JSON_MESSAGE
     thinking = _get(config, "thinkingConfig") or {}
     budget = _get(thinking, "thinkingBudget")
     if budget is not None and int(budget) == 0 and "pro" in model:
@@ -177,6 +259,13 @@ def _function_name_problem(tools: list[Any], prefix: str) -> str | None:
                     f"{FUNCTION_NAME_MESSAGE}\n"
                 )
     return "".join(lines) or None
+
+
+def _tool_combination_problem(tools: list[Any]) -> str | None:
+    """Built-in tools (Google Search, URL context, ...) next to function declarations."""
+    functions = any(_get(tool, "functionDeclarations") for tool in tools)
+    builtins = any(_get(tool, name) is not None for tool in tools for name in BUILTIN_TOOLS)
+    return TOOL_COMBINATION_MESSAGE if functions and builtins else None
 
 
 def _get(obj: Any, camel: str) -> Any:

@@ -176,6 +176,21 @@ MODEL_MAX_OUTPUT = {
     "gpt-5": 128000,
 }
 REASONING = re.compile(r"^(o\d|gpt-5)(?!.*-chat)")
+# The fake's own knowledge of which reasoning_effort values each model takes (OpenAI answers
+# any other with "Unsupported value"): "minimal" only on gpt-5, "none" from gpt-5.1 on,
+# "xhigh" from gpt-5.2, "max" from gpt-5.6.
+MODEL_EFFORTS = {
+    "o1": ("low", "medium", "high"),
+    "o3": ("low", "medium", "high"),
+    "o4-mini": ("low", "medium", "high"),
+    "gpt-5": ("minimal", "low", "medium", "high"),
+    "gpt-5-mini": ("minimal", "low", "medium", "high"),
+    "gpt-5.1": ("none", "low", "medium", "high"),
+    "gpt-5.2": ("none", "low", "medium", "high", "xhigh"),
+    "gpt-5.6": ("none", "low", "medium", "high", "xhigh", "max"),
+}
+# Strict structured outputs refuse these keywords outright.
+STRICT_REFUSED = ("allOf", "oneOf", "not", "if", "then", "else", "patternProperties")
 
 
 class Rejected(Exception):
@@ -297,6 +312,17 @@ def _check_rules(body: dict[str, Any]) -> None:
         ),
         None,
     )
+    effort = body.get("reasoning_effort")
+    takes = _for_model(MODEL_EFFORTS, model)
+    if reasoning and effort is not None and takes is not None and effort not in takes:
+        listed = ", ".join(f"'{value}'" for value in takes[:-1]) + f", and '{takes[-1]}'"
+        raise Rejected(
+            f"Unsupported value: '{effort}' is not supported with the '{model}' model. "
+            f"Supported values are: {listed}.",
+            "reasoning_effort",
+            "unsupported_value",
+        )
+    _check_strict_schemas(body)
     asked = body.get("max_completion_tokens")
     if ceiling is not None and isinstance(asked, int) and asked > ceiling:
         raise Rejected(
@@ -306,6 +332,82 @@ def _check_rules(body: dict[str, Any]) -> None:
             "invalid_value",
         )
     _check_tool_messages(messages)
+
+
+def _for_model(table: dict[str, Any], model: str) -> Any:
+    """The entry of the longest name that is the model or a prefix of it (`o3` for o3-pro)."""
+    for name in sorted(table, key=len, reverse=True):
+        if model == name or model.startswith(name + "-"):
+            return table[name]
+    return None
+
+
+def _check_strict_schemas(body: dict[str, Any]) -> None:
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        json_schema = response_format["json_schema"]
+        name = json_schema["name"]
+        if not _FUNCTION_NAME.fullmatch(name):
+            raise Rejected(
+                "Invalid 'response_format.json_schema.name': string does not match pattern. "
+                "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+                "response_format.json_schema.name",
+                "invalid_value",
+            )
+        if json_schema.get("strict"):
+            problem = _strict_problem(json_schema.get("schema") or {}, root=True)
+            if problem:
+                raise Rejected(
+                    f"Invalid schema for response_format '{name}': {problem}",
+                    "response_format",
+                    None,
+                )
+    for position, tool in enumerate(body.get("tools") or ()):
+        function = tool["function"]
+        if function.get("strict"):
+            problem = _strict_problem(function.get("parameters") or {}, root=True)
+            if problem:
+                raise Rejected(
+                    f"Invalid schema for function '{function['name']}': {problem}",
+                    f"tools[{position}].function.parameters",
+                    "invalid_function_parameters",
+                )
+
+
+def _strict_problem(schema: Any, root: bool = False, context: str = "()") -> str | None:
+    """OpenAI's wording for the first rule of strict mode a schema breaks, or None."""
+    if not isinstance(schema, dict):
+        return None
+    if root and schema.get("type") != "object":
+        return f"In context={context}, schema must be a JSON Schema of 'type: \"object\"'."
+    for keyword in STRICT_REFUSED:
+        if keyword in schema:
+            return f"In context={context}, '{keyword}' is not permitted."
+    kind = schema.get("type")
+    if kind == "object" or (isinstance(kind, list) and "object" in kind):
+        if schema.get("additionalProperties") is not False:
+            return (
+                f"In context={context}, 'additionalProperties' is required to be supplied "
+                "and to be false."
+            )
+        properties = schema.get("properties") or {}
+        missing = [key for key in properties if key not in (schema.get("required") or ())]
+        if missing:
+            return (
+                f"In context={context}, 'required' is required to be supplied and to be an "
+                f"array including every key in properties. Missing '{missing[0]}'."
+            )
+        for key, sub in properties.items():
+            problem = _strict_problem(sub, context=f"('properties', '{key}')")
+            if problem:
+                return problem
+    subschemas = [schema.get("items"), *(schema.get("anyOf") or ())]
+    subschemas += list((schema.get("$defs") or {}).values())
+    for sub in subschemas:
+        problem = _strict_problem(sub, context=context)
+        if problem:
+            return problem
+    return None
 
 
 def _check_tool_messages(messages: list[dict[str, Any]]) -> None:
@@ -533,6 +635,7 @@ class FakeOpenAI:
         if isinstance(reply, ErrorReply):
             return _error_response(reply)
         model = str(body["model"])
+        reply = _within_budget(reply, model, body.get("max_completion_tokens"))
         if body.get("stream") is not True:
             if reply.delay:
                 await asyncio.sleep(reply.delay)
@@ -559,6 +662,23 @@ class FakeOpenAI:
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+def _within_budget(answer: Answer, model: str, budget: Any) -> Answer:
+    """A reasoning model thinks first: when its reasoning alone fills max_completion_tokens
+    (Claude Code's `max_tokens: 1` probe), OpenAI answers 200, finish_reason "length" and no
+    content at all."""
+    if not REASONING.match(model) or not isinstance(budget, int):
+        return answer
+    if answer.reasoning_tokens < budget:
+        return answer
+    return Answer(
+        finish_reason="length",
+        prompt_tokens=answer.prompt_tokens,
+        completion_tokens=budget,
+        reasoning_tokens=budget,
+        delay=answer.delay,
+    )
 
 
 def _error_response(reply: ErrorReply) -> web.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -31,9 +32,11 @@ from tests.fakes.anthropic import (
     tool_use_reply,
 )
 from tests.fakes.gemini import FakeGemini
+from tests.fakes.gemini_replies import Timing, text_answer
 from tests.gateway_server import make_config, serve_gateway
 from tests.sse_grammar import check_stream, parse_frames
 
+CLAUDE_CODE = Path(__file__).parent.parent / "fixtures" / "claude_code"
 CLIENT_KEY = "aip_test-client-key-that-must-stay-here"
 MODEL = "claude-opus-4-8"
 USER = [{"role": "user", "content": "Say hello"}]
@@ -101,6 +104,14 @@ def raw_stream(gateway_url: str, body: dict[str, Any], **headers: str) -> tuple[
         return response.status_code, b"".join(response.iter_raw())
 
 
+def without_our_pings(received: bytes) -> bytes:
+    """The stream less the gateway's own pings. They depend on timing (a loaded machine can
+    hold any upstream silent for the 0.2 s ping interval, between any two events), so byte
+    comparisons leave them out; where pings may go is tested on its own. Upstream's own ping
+    is written differently (`{"type": "ping"}`, with a space) and stays."""
+    return received.replace(PING, b"")
+
+
 # --- the stream is upstream's, byte for byte --------------------------------------------------
 
 
@@ -119,7 +130,7 @@ def test_anthropic_stream_relayed_byte_for_byte(fake: FakeAnthropic, gateway_url
     status, received = raw_stream(gateway_url, {"messages": USER})
     assert status == 200
     sent = bytes(fake.requests[-1].sent)
-    assert received == relayed(sent)
+    assert without_our_pings(received) == relayed(sent)
     check_stream(received)
 
 
@@ -245,7 +256,7 @@ def test_anthropic_foreign_thinking_signatures_stripped(
             {
                 "type": "thinking",
                 "thinking": "gemini's thought",
-                "signature": to_our_signature("c2ln"),
+                "signature": to_our_signature("c2ln", "gemini-2.5-flash"),
             },
             {"type": "text", "text": "from Gemini"},
         ],
@@ -282,7 +293,11 @@ def test_anthropic_tool_loop_continues_after_a_gemini_turn(
         {
             "role": "assistant",
             "content": [
-                {"type": "thinking", "thinking": "", "signature": to_our_signature("c2ln")},
+                {
+                    "type": "thinking",
+                    "thinking": "",
+                    "signature": to_our_signature("c2ln", "gemini-2.5-flash"),
+                },
                 {
                     "type": "tool_use",
                     "id": "toolu_9",
@@ -345,7 +360,7 @@ def test_anthropic_error_passes_through(
 def test_anthropic_error_event_mid_stream_relayed(fake: FakeAnthropic, gateway_url: str) -> None:
     fake.enqueue(text_reply("never finished", error_after_events=4))
     _, received = raw_stream(gateway_url, {"messages": USER})
-    assert received == relayed(bytes(fake.requests[-1].sent))
+    assert without_our_pings(received) == relayed(bytes(fake.requests[-1].sent))
     assert check_stream(received)[-1]["error"]["type"] == "overloaded_error"
 
 
@@ -353,8 +368,11 @@ def test_anthropic_error_event_mid_stream_relayed(fake: FakeAnthropic, gateway_u
 def test_anthropic_cut_stream_ends_with_our_error_event(
     fake: FakeAnthropic, gateway_url: str, mid_event: bool
 ) -> None:
+    # Regression (a flake under load): the last events and the cut arrived while the relay was
+    # busy, and aiohttp raised the cut before handing over those events (tests/unit/test_relay).
     fake.enqueue(text_reply("cut short", cut=Cut(after_events=4, mid_event=mid_event)))
     _, received = raw_stream(gateway_url, {"messages": USER})
+    received = without_our_pings(received)
     sent = relayed(bytes(fake.requests[-1].sent))
     complete = b"\n\n".join(sent.split(b"\n\n")[:4]) + b"\n\n"
     frames = parse_frames(received)
@@ -413,3 +431,200 @@ async def test_anthropic_usage_and_errors_observed(fake: FakeAnthropic, gemini: 
         assert record.error_type == "overloaded_error"
     finally:
         await gateway.close()
+
+
+# --- open world: what the real API takes reaches it as sent -------------------------------------
+
+
+def post_raw(
+    gateway_url: str, body: bytes, path: str = "/v1/messages", **headers: str
+) -> httpx.Response:
+    base = {"x-api-key": CLIENT_KEY, "content-type": "application/json"}
+    return httpx.post(f"{gateway_url}{path}", content=body, headers={**base, **headers}, timeout=10)
+
+
+def test_claude_code_opus_4_7_first_request_reaches_anthropic_as_sent(
+    fake: FakeAnthropic, gateway_url: str
+) -> None:
+    # Regression (issue 10): the gateway refused `output_config.effort: "xhigh"` on every
+    # route. The body also holds `display: "updates"` (in the SDK's beta types only, taken
+    # with Claude Code's thinking-display-updates beta), context_management and a
+    # defer_loading tool; none of it is the gateway's business.
+    body = (CLAUDE_CODE / "opus_4_7_request.json").read_bytes()
+    captured = json.loads((CLAUDE_CODE / "opus_4_7_request_headers.json").read_text())
+    headers = {
+        name: value
+        for name, value in captured["headers"].items()
+        if name.lower() in ("anthropic-beta", "anthropic-version", "user-agent", "x-app")
+    }
+    answer = post_raw(gateway_url, body, f"/v1/messages?{captured['query']}", **headers)
+    assert answer.status_code == 200
+    check_stream(answer.content)
+    received = fake.requests[-1]
+    assert received.body == body  # byte for byte: nothing needed fixing
+    assert received.query == {"beta": "true"}
+    assert received.headers["anthropic-beta"] == headers["anthropic-beta"]
+    assert "thinking-display-updates-2026-08-18" in received.headers["anthropic-beta"]
+
+
+def test_tool_search_mcp_and_search_results_reach_anthropic_as_sent(
+    fake: FakeAnthropic, gateway_url: str
+) -> None:
+    # Regression (issue 10): a search_result in a tool_result, a tool_reference and an
+    # mcp_toolset tool were refused before routing, the pass-through included.
+    payload = {
+        "model": MODEL,
+        "max_tokens": 256,
+        "mcp_servers": [{"type": "url", "name": "docs", "url": "https://mcp.example/sse"}],
+        "tools": [
+            {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"},
+            {"name": "ToolSearch", "input_schema": {"type": "object"}},
+            {"name": "Grep", "input_schema": {"type": "object"}, "defer_loading": True},
+            {"type": "mcp_toolset", "mcp_server_name": "docs", "default_config": {"enabled": True}},
+        ],
+        "messages": [
+            {"role": "user", "content": "find the grep tool and the docs"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "toolu_1", "name": "ToolSearch", "input": {}}
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": [
+                            {"type": "tool_reference", "tool_name": "Grep"},
+                            {
+                                "type": "search_result",
+                                "source": "https://docs.example/grep",
+                                "title": "Grep",
+                                "content": [{"type": "text", "text": "Grep searches files."}],
+                                "citations": {"enabled": True},
+                            },
+                        ],
+                    }
+                ],
+            },
+        ],
+    }
+    body = json.dumps(payload).encode()
+    beta = "advanced-tool-use-2025-11-20,mcp-client-2025-11-20"
+    answer = post_raw(gateway_url, body, "/v1/messages?beta=true", **{"anthropic-beta": beta})
+    assert answer.status_code == 200, answer.text
+    assert fake.requests[-1].body == body
+    assert fake.requests[-1].headers["anthropic-beta"] == beta
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_unknown_field_forwarded_and_anthropics_400_returned_unmodified(
+    fake: FakeAnthropic, gateway_url: str, stream: bool
+) -> None:
+    # A field newer than this gateway is Anthropic's to judge: forwarded verbatim, and the
+    # answer (here the strict fake's 400, as the real API answers a field it does not know)
+    # comes back with its status and its body byte for byte, request_id and all.
+    payload = {
+        "model": MODEL,
+        "max_tokens": 64,
+        "stream": stream,
+        "messages": USER,
+        "future_field": {"mode": "new", "level": 3},
+    }
+    body = json.dumps(payload).encode()
+    answer = post_raw(gateway_url, body)
+    assert fake.requests[-1].body == body
+    assert answer.status_code == 400
+    assert answer.content == bytes(fake.requests[-1].sent)
+    assert answer.json()["error"] == {
+        "type": "invalid_request_error",
+        "message": "future_field: Extra inputs are not permitted",
+    }
+
+
+@pytest.mark.parametrize("version", ["2023-06-01", "2026-10-21"])
+def test_both_api_versions_accepted_and_forwarded(
+    fake: FakeAnthropic, gateway_url: str, version: str
+) -> None:
+    body = json.dumps({"model": MODEL, "max_tokens": 64, "messages": USER}).encode()
+    answer = post_raw(gateway_url, body, **{"anthropic-version": version})
+    assert answer.status_code == 200
+    assert fake.requests[-1].headers["anthropic-version"] == version
+    status, _ = raw_stream(gateway_url, {"messages": USER}, **{"anthropic-version": version})
+    assert status == 200 and fake.requests[-1].headers["anthropic-version"] == version
+
+
+# --- crossing providers: a history another provider wrote -------------------------------------
+
+
+def test_anthropic_continues_a_tool_loop_openai_began_with_thinking_on(
+    fake: FakeAnthropic, client: anthropic.Anthropic
+) -> None:
+    # Regression (issue 10, item 7): /model from OpenAI to Claude mid tool loop with thinking
+    # on. OpenAI's turn has no thinking block (Anthropic's 400: "a final `assistant` message
+    # must start with a thinking block") and a blank text block before its tool call
+    # (Anthropic's 400: "text content blocks must contain non-whitespace text").
+    messages: list[Any] = [
+        {"role": "user", "content": [{"type": "text", "text": "weather in Paris?"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "\n"},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_01OpenAICall",
+                    "name": "get_weather",
+                    "input": {"city": "Paris"},
+                },
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_01OpenAICall", "content": "sunny"},
+                {"type": "text", "text": ""},
+            ],
+        },
+    ]
+    message = client.beta.messages.create(
+        model=MODEL,
+        max_tokens=4096,
+        thinking={"type": "adaptive"},
+        context_management={"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        betas=["context-management-2025-06-27"],
+        tools=[{"name": "get_weather", "input_schema": {"type": "object"}}],
+        messages=messages,
+    )
+    assert message.content[0].type == "text"
+    sent = fake.requests[-1].json
+    assert "thinking" not in sent
+    assert sent["context_management"] == {"edits": []}
+    assert [block["type"] for block in sent["messages"][1]["content"]] == ["tool_use"]
+    assert [block["type"] for block in sent["messages"][2]["content"]] == ["tool_result"]
+
+
+# --- event order: message_start first, pings only after it ------------------------------------
+
+
+def test_no_ping_before_message_start_while_anthropic_is_slow_to_start(
+    fake: FakeAnthropic, gateway_url: str
+) -> None:
+    # Regression (issue 10, item 8): upstream sent its headers and half of message_start,
+    # then stayed silent for several ping intervals; the gateway pinged before message_start.
+    fake.enqueue(text_reply("slow to start", pause=Pause(event=0, seconds=0.7)))
+    _, received = raw_stream(gateway_url, {"messages": USER})
+    assert received.startswith(b"event: message_start\n")
+    assert without_our_pings(received) == relayed(bytes(fake.requests[-1].sent))
+    check_stream(received)
+
+
+def test_no_ping_before_message_start_while_a_translated_upstream_is_slow_to_start(
+    gemini: FakeGemini, gateway_url: str
+) -> None:
+    gemini.enqueue(text_answer("slow to start", timing=Timing(before_first_chunk=0.7)))
+    status, received = raw_stream(gateway_url, {"model": "gemini-2.5-flash", "messages": USER})
+    assert status == 200
+    assert parse_frames(received)[0][0] == "message_start"
+    assert check_stream(received)[-1]["type"] == "message_stop"

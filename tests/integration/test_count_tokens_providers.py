@@ -134,7 +134,11 @@ def test_count_tokens_anthropic_pass_through(
         {
             "role": "assistant",
             "content": [
-                {"type": "thinking", "thinking": "t", "signature": to_our_signature("c2ln")},
+                {
+                    "type": "thinking",
+                    "thinking": "t",
+                    "signature": to_our_signature("c2ln", "gemini-2.5-flash"),
+                },
                 {"type": "text", "text": "a"},
             ],
         },

@@ -14,12 +14,15 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
+from ai_proxy.providers.gemini.signatures import to_our_signature
+from ai_proxy.providers.tool_names import to_upstream_tool_name
 
 from tests.fakes.gemini import (
     Answer,
     Cut,
     FakeGemini,
     Timing,
+    Usage,
     bad_gateway_html,
     blocked_prompt,
     fake_signature,
@@ -38,6 +41,7 @@ from tests.fakes.gemini import (
     text_answer,
     tool_call_answer,
 )
+from tests.fakes.gemini_rules import family_signature
 from tests.gateway_server import make_config, serve_gateway
 from tests.sse_grammar import check_stream
 
@@ -183,7 +187,7 @@ def test_thinking(client: anthropic.Anthropic, fake: FakeGemini) -> None:
     )
     thinking, text = message.content
     assert thinking.type == "thinking" and thinking.thinking == "Two plus two is four."
-    assert thinking.signature == "gemini:" + fake_signature("t1")
+    assert thinking.signature == "gemini:gemini-2.5-flash:" + fake_signature("t1")
     assert text.type == "text" and text.text == "The answer is 4."
     config = fake.requests[-1].json["generationConfig"]["thinkingConfig"]
     assert config == {"thinkingBudget": 2048, "includeThoughts": True}
@@ -265,7 +269,7 @@ def test_multi_step_tool_use_round_trip(
     model_parts, result_parts = sent[1]["parts"], sent[2]["parts"]
     issued = [b.signature for b in first.content if b.type == "thinking" and b.signature]
     signed_call = next(p for p in model_parts if "functionCall" in p)
-    assert "gemini:" + signed_call["thoughtSignature"] in issued
+    assert to_our_signature(signed_call["thoughtSignature"], model) in issued
     assert [p["functionResponse"]["name"] for p in result_parts] == ["Bash", "Read"]
     assert result_parts[0]["functionResponse"]["response"] == {"output": "a.txt"}
 
@@ -364,6 +368,322 @@ def test_wrong_upstream_key_is_an_authentication_error(fake: FakeGemini) -> None
     assert "wrong-key-123" not in info.value.response.text
 
 
+# --- issue 10: the Anthropic API as clients send it today ------------------------------------
+
+
+def test_xhigh_effort_sets_a_budget_without_showing_thoughts(
+    client: anthropic.Anthropic, fake: FakeGemini
+) -> None:
+    """Claude Code on Opus 4.7 sends `effort: "xhigh"` with every request."""
+    message = both_ways(
+        client,
+        fake,
+        text_answer("4"),
+        model="gemini-2.5-pro",
+        messages=hello("2+2?"),
+        extra_body={"output_config": {"effort": "xhigh"}},
+    )
+    assert [b.type for b in message.content] == ["text"]
+    config = fake.requests[-1].json["generationConfig"]["thinkingConfig"]
+    assert config == {"thinkingBudget": 32768}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_omitted_thinking_still_carries_signatures_through_a_tool_loop(
+    client: anthropic.Anthropic, fake: FakeGemini, stream: bool
+) -> None:
+    """display "omitted": no thoughts asked for, but Gemini 3's signature still comes back on
+    the call, rides on an empty thinking block, and returns with it (the fake checks)."""
+    model = "gemini-3-pro-preview"
+    fake.enqueue(tool_call_answer(function_call("Bash", {"command": "ls"})), text_answer("Done."))
+    request: dict[str, Any] = {
+        "model": model,
+        "max_tokens": 2048,
+        "tools": TOOLS,
+        "extra_body": {"thinking": {"type": "adaptive", "display": "omitted"}},
+    }
+    messages: list[dict[str, Any]] = hello("look around")
+    first = _ask(client, stream, messages=messages, **request)
+    assert fake.requests[-1].json["generationConfig"]["thinkingConfig"] == {"thinkingBudget": -1}
+    thinking, call = first.content
+    assert thinking.type == "thinking" and thinking.thinking == ""
+    assert thinking.signature.startswith("gemini:gemini-3-pro:")
+    assert call.type == "tool_use"
+    messages += [
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "a"}],
+        },
+    ]
+    second = _ask(client, stream, messages=messages, **request)
+    assert fake.requests[-1].status == 200
+    assert second.content[-1].type == "text"
+    sent_call = fake.requests[-1].json["contents"][1]["parts"][0]
+    assert sent_call["thoughtSignature"] == fake_signature("call:Bash")
+
+
+WEATHER_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "celsius": {"type": "number"}},
+    "required": ["city", "celsius"],
+    "additionalProperties": False,
+}
+
+
+def test_structured_output_is_one_text_block_of_json(
+    client: anthropic.Anthropic, fake: FakeGemini
+) -> None:
+    answer_json = '{"city": "Paris", "celsius": 21}'
+    message = both_ways(
+        client,
+        fake,
+        text_answer(answer_json, chunks=3),
+        messages=hello("Weather in Paris?"),
+        extra_body={"output_config": {"format": {"type": "json_schema", "schema": WEATHER_SCHEMA}}},
+    )
+    [block] = message.content
+    assert block.type == "text" and block.text == answer_json
+    config = fake.requests[-1].json["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"] == WEATHER_SCHEMA
+
+
+MCP_NAME = "mcp__claude_ai_Atlassian_Confluence__searchConfluenceUsingCql_with_a_long_suffix"
+DIGIT_NAME = "7zip_extract"
+
+
+@pytest.mark.parametrize("name", [MCP_NAME, DIGIT_NAME])
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_names_gemini_refuses_round_trip(
+    client: anthropic.Anthropic, fake: FakeGemini, name: str, stream: bool
+) -> None:
+    """Declared, called, answered and mapped back; the fake refuses the raw names."""
+    tools = [*TOOLS, {"name": name, "input_schema": {"type": "object"}}]
+
+    def call_it(recorded: Any) -> Any:
+        declared = recorded.json["tools"][0]["functionDeclarations"][-1]["name"]
+        return tool_call_answer(function_call(declared, {"q": "x"}))
+
+    fake.enqueue(call_it, text_answer("Found it."))
+    messages: list[dict[str, Any]] = hello("search")
+    first = _ask(
+        client, stream, model="gemini-2.5-flash", max_tokens=512, messages=messages, tools=tools
+    )
+    [call] = [b for b in first.content if b.type == "tool_use"]
+    assert call.name == name and call.input == {"q": "x"}
+    messages += [
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "1"}],
+        },
+    ]
+    second = _ask(
+        client,
+        stream,
+        model="gemini-2.5-flash",
+        max_tokens=512,
+        messages=messages,
+        tools=tools,
+        tool_choice={"type": "tool", "name": name},
+    )
+    assert second.content[-1].type == "text"
+    sent = fake.requests[-1].json
+    upstream = to_upstream_tool_name(name)
+    assert upstream != name
+    assert sent["contents"][1]["parts"][-1]["functionCall"]["name"] == upstream
+    assert sent["contents"][2]["parts"][0]["functionResponse"]["name"] == upstream
+    assert sent["toolConfig"]["functionCallingConfig"]["allowedFunctionNames"] == [upstream]
+
+
+def another_providers_loop(signature: str) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": "list files"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "I will list.", "signature": signature},
+                {"type": "tool_use", "id": "toolu_01A", "name": "Bash", "input": {"command": "ls"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_01A", "content": "a.txt"}],
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "EqQBCkgIARABGAIiQLZ1r+/7Qk9bc3mZ0dGVzdA==",  # Claude's
+        to_our_signature(family_signature("gemini-2.5-flash", "c"), "gemini-2.5-flash"),
+        "gemini:" + fake_signature("from before families were recorded"),
+    ],
+    ids=["anthropic", "gemini-2.5-flash", "unknown-family"],
+)
+def test_gemini_3_takes_a_tool_loop_it_did_not_sign(
+    client: anthropic.Anthropic, fake: FakeGemini, signature: str
+) -> None:
+    message = both_ways(
+        client,
+        fake,
+        text_answer("One file."),
+        model="gemini-3-pro-preview",
+        messages=another_providers_loop(signature),
+        tools=TOOLS,
+        extra_body={"thinking": {"type": "adaptive"}},
+    )
+    assert message.content[-1].type == "text"
+    assert [r.status for r in fake.requests] == [200, 200]
+    model_turn = fake.requests[-1].json["contents"][1]["parts"]
+    assert model_turn == [
+        {
+            "functionCall": {"name": "Bash", "args": {"command": "ls"}},
+            "thoughtSignature": "skip_thought_signature_validator",
+        }
+    ]
+
+
+GIF_1PX = base64.b64encode(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;").decode()
+
+
+def test_a_gif_in_a_tool_result_is_replaced_by_a_note(
+    client: anthropic.Anthropic, fake: FakeGemini
+) -> None:
+    """Claude Code's Read tool returns GIFs as images; Gemini refuses the whole request."""
+    messages = [
+        {"role": "user", "content": "show me logo.gif"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"path": "logo.gif"}}
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": [
+                        {
+                            "type": "image",
+                            "source": {
+                                "type": "base64",
+                                "media_type": "image/gif",
+                                "data": GIF_1PX,
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+    ]
+    both_ways(client, fake, text_answer("I cannot see it."), messages=messages, tools=TOOLS)
+    parts = fake.requests[-1].json["contents"][2]["parts"]
+    assert parts[1] == {"text": "[image omitted: Gemini does not accept image/gif]"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_tool_found_through_tool_search_is_declared_and_called(
+    client: anthropic.Anthropic, fake: FakeGemini, stream: bool
+) -> None:
+    """Claude Code's ToolSearch answers with tool_reference blocks; the next request declares
+    the tool it names, and the model calls it by name."""
+    deferred = "mcp__github__create_issue"
+    tools = [
+        *TOOLS,
+        {"name": "ToolSearch", "input_schema": {"type": "object"}},
+        {"name": deferred, "input_schema": {"type": "object"}, "defer_loading": True},
+    ]
+    fake.enqueue(
+        tool_call_answer(function_call("ToolSearch", {"query": "github issue"})),
+        tool_call_answer(function_call(deferred, {"title": "Bug"})),
+    )
+    request: dict[str, Any] = {"model": "gemini-2.5-flash", "max_tokens": 512, "tools": tools}
+    messages: list[dict[str, Any]] = hello("file a bug")
+    first = _ask(client, stream, messages=messages, **request)
+    declared = [d["name"] for d in fake.requests[-1].json["tools"][0]["functionDeclarations"]]
+    assert deferred not in declared
+    [search] = [b for b in first.content if b.type == "tool_use"]
+    reference = {"type": "tool_reference", "tool_name": deferred}
+    messages += [
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": search.id, "content": [reference]}],
+        },
+    ]
+    second = _ask(client, stream, messages=messages, **request)
+    declared = [d["name"] for d in fake.requests[-1].json["tools"][0]["functionDeclarations"]]
+    assert deferred in declared
+    output = fake.requests[-1].json["contents"][2]["parts"][0]["functionResponse"]["response"]
+    assert output == {"output": f"Tool '{deferred}' is now available; call it directly."}
+    [issue] = [b for b in second.content if b.type == "tool_use"]
+    assert issue.name == deferred and issue.input == {"title": "Bug"}
+
+
+def test_a_search_result_in_a_tool_result_reaches_gemini_as_text(
+    client: anthropic.Anthropic, fake: FakeGemini
+) -> None:
+    messages = [
+        {"role": "user", "content": "what do the docs say?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"path": "docs"}}
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": [
+                        {
+                            "type": "search_result",
+                            "source": "https://docs.example.com/retries",
+                            "title": "Retry policy",
+                            "content": [{"type": "text", "text": "Retry three times."}],
+                        }
+                    ],
+                }
+            ],
+        },
+    ]
+    both_ways(client, fake, text_answer("Three times."), messages=messages, tools=TOOLS)
+    response = fake.requests[-1].json["contents"][2]["parts"][0]["functionResponse"]
+    output = response["response"]["output"]
+    assert "Retry policy" in output and "https://docs.example.com/retries" in output
+    assert "Retry three times." in output
+
+
+def test_a_one_token_probe_on_a_thinking_model_is_a_max_tokens_stop(
+    client: anthropic.Anthropic, fake: FakeGemini
+) -> None:
+    """Claude Code's model switch sends max_tokens 1; gemini-2.5-pro spends it thinking."""
+    probe = Answer(finish_reason="MAX_TOKENS", usage=Usage(thoughts=1))
+    message = both_ways(client, fake, probe, model="gemini-2.5-pro", max_tokens=1, messages=hello())
+    assert message.stop_reason == "max_tokens" and message.content == []
+    assert fake.requests[-1].json["generationConfig"]["maxOutputTokens"] == 1
+
+
+def test_malformed_response_is_an_error_never_an_empty_answer(
+    gateway_url: str, client: anthropic.Anthropic, fake: FakeGemini
+) -> None:
+    fake.enqueue(Answer(finish_reason="MALFORMED_RESPONSE"))
+    with pytest.raises(anthropic.APIStatusError) as info:
+        client.messages.create(model="gemini-2.5-flash", max_tokens=10, messages=hello())
+    assert info.value.status_code == 502
+    assert "MALFORMED_RESPONSE" in info.value.message
+    fake.enqueue(Answer(finish_reason="MALFORMED_RESPONSE"))
+    events = check_stream(raw_stream(gateway_url, STREAM_BODY))
+    assert events[-1]["type"] == "error" and events[-1]["error"]["type"] == "api_error"
+
+
 # --- raw streams -------------------------------------------------------------------------
 
 
@@ -405,9 +725,15 @@ def test_text_is_relayed_as_it_arrives(gateway_url: str, fake: FakeGemini) -> No
         assert b'"one "' in seen and b"two" not in seen
 
 
-def test_silent_upstream_gets_pings(gateway_url: str, fake: FakeGemini) -> None:
-    fake.enqueue(text_answer("late", timing=Timing(before_first_chunk=0.7)))
+def test_silent_upstream_gets_pings_after_message_start(gateway_url: str, fake: FakeGemini) -> None:
+    """Anthropic's streams open with message_start: no ping goes out before it, however long
+    Gemini takes to begin; after it, silence between chunks is filled with pings."""
+    reply = text_answer(
+        ["early ", "late"], timing=Timing(before_first_chunk=0.5, between_chunks=0.7)
+    )
+    fake.enqueue(reply)
     raw = raw_stream(gateway_url, STREAM_BODY)
+    assert raw.startswith(b"event: message_start")
     assert raw.count(b"event: ping") >= 2
     check_stream(raw)
 
@@ -464,7 +790,7 @@ def test_client_disconnect_closes_the_upstream_stream(gateway_url: str, fake: Fa
         (
             b'{"model":"gemini-2.5-flash","max_tokens":5,"messages":[{"role":"user","content":'
             b'[{"type":"holo","text":"x"}]}]}',
-            "unknown type 'holo'",
+            "content block type 'holo' is not supported on gemini",
         ),
         (
             b'{"model":"gemini-2.5-flash","max_tokens":5,"messages":[{"role":"user","content":'

@@ -10,6 +10,7 @@ import pytest
 from ai_proxy import model_list
 from ai_proxy.auth import hash_key
 
+from tests.fakes.gemini import FakeGemini
 from tests.gateway_server import make_config, serve_gateway
 
 CLIENT_KEY = "aip_models-client-key"
@@ -90,3 +91,40 @@ def test_models_needs_a_client_key_and_get(gateway_url: str) -> None:
     posted = httpx.post(f"{gateway_url}/v1/models", headers={"x-api-key": CLIENT_KEY})
     assert posted.status_code == 405
     assert len(model_list.KNOWN_MODELS["gemini"]) > 0
+
+
+def test_claude_code_discovery_lists_gemini_models_that_route_back() -> None:
+    # Claude Code asks GET /v1/models?limit=1000 (no redirects) and keeps only ids starting
+    # with claude or anthropic; routing.discovery_prefix puts Gemini's models there.
+    with FakeGemini() as gemini:
+        config = make_config(
+            {"gemini": gemini.base_url},
+            keys={"gemini": gemini.api_key},
+            auth={"client_keys": [{"name": "tests", "sha256": hash_key(CLIENT_KEY)}]},
+            routing={
+                "aliases": {"team": "gemini/gemini-2.5-pro"},
+                "discovery_prefix": "anthropic-",
+            },
+        )
+        with serve_gateway(config) as url:
+            listing = httpx.get(
+                f"{url}/v1/models?limit=1000",
+                headers={"x-api-key": CLIENT_KEY, "anthropic-version": "2023-06-01"},
+                follow_redirects=False,
+                timeout=3,
+            )
+            assert listing.status_code == 200
+            page = listing.json()
+            assert page["has_more"] is False
+            kept = [m["id"] for m in page["data"] if m["id"].startswith(("claude", "anthropic"))]
+            assert "anthropic-team" in kept and "anthropic-gemini-2.5-flash" in kept
+            with anthropic.Anthropic(base_url=url, api_key=CLIENT_KEY, max_retries=0) as sdk:
+                answer = sdk.messages.with_raw_response.create(
+                    model="anthropic-gemini-2.5-flash",
+                    max_tokens=64,
+                    messages=[{"role": "user", "content": "hi"}],
+                )
+                assert answer.headers["x-ai-proxy-served-by"] == "gemini/gemini-2.5-flash"
+                assert answer.parse().model == "anthropic-gemini-2.5-flash"
+                assert sdk.models.retrieve("anthropic-team").display_name.startswith("team (")
+        assert gemini.requests[-1].path.endswith("/models/gemini-2.5-flash:generateContent")

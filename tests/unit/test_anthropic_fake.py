@@ -144,3 +144,64 @@ def test_anthropic_fake_stream_is_well_formed() -> None:
     }
     events = check_stream(b"".join(stream_frames(message)))
     assert events[-2]["usage"] == {"output_tokens": 5}
+
+
+def test_anthropic_fake_schema_thinking_display_updates_is_beta_only() -> None:
+    # Claude Code 2.1.332 sends `display: "updates"` with its thinking-display-updates beta;
+    # the SDK's beta types know it, the GA types do not (the real API takes it with the beta).
+    body = {**BASE, "messages": USER, "thinking": {"type": "adaptive", "display": "updates"}}
+    assert request_problem(body, "messages", beta=True) is None
+    assert request_problem(body, "messages") is not None
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]},
+            "messages: text content blocks must be non-empty",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": " \n"}]}]},
+            "messages: text content blocks must contain non-whitespace text",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "list files"},
+                    {
+                        "role": "assistant",
+                        "content": [
+                            {"type": "text", "text": "Looking."},
+                            {"type": "tool_use", "id": "toolu_1", "name": "ls", "input": {}},
+                        ],
+                    },
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "a"}
+                        ],
+                    },
+                ],
+                "thinking": {"type": "adaptive"},
+            },
+            "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+            "`text`. When `thinking` is enabled, a final `assistant` message must start with a "
+            "thinking block",
+        ),
+        (
+            {
+                "messages": USER,
+                "context_management": {"edits": [{"type": "clear_thinking_20251015"}]},
+            },
+            "`clear_thinking_20251015` strategy requires `thinking` to be enabled",
+        ),
+    ],
+)
+def test_anthropic_fake_refuses_what_anthropic_refuses(extra: dict[str, Any], message: str) -> None:
+    with FakeAnthropic() as fake:
+        answer = post(
+            fake, {**BASE, **extra}, **{"anthropic-beta": "context-management-2025-06-27"}
+        )
+        assert answer.status_code == 400
+        assert answer.json()["error"]["message"].startswith(message)

@@ -17,7 +17,7 @@ from ai_proxy.providers.gemini.signatures import to_our_signature
 from ai_proxy.sse import SSEDecoder, complete_events_end
 
 ANTHROPIC_SIGNATURE = "EqQBCkgIARABGAIiQLZ1r+/7Qk9bc3mZ0dGVzdA=="
-GEMINI_SIGNATURE = to_our_signature("CiQB0e2Kb1c2lnbmF0dXJl")
+GEMINI_SIGNATURE = to_our_signature("CiQB0e2Kb1c2lnbmF0dXJl", "gemini-2.5-flash")
 
 
 def body(**fields: Any) -> bytes:
@@ -127,19 +127,71 @@ def test_anthropic_thinking_turned_off_when_stripping_breaks_the_tool_loop() -> 
     assert sent["messages"][1]["content"][0]["type"] == "tool_use"
 
 
+def test_anthropic_thinking_turned_off_for_a_tool_loop_another_provider_began() -> None:
+    # Regression: OpenAI returns no thinking, so the last assistant turn of a tool loop it
+    # began has none; with thinking on, Anthropic refuses the request that continues it.
+    # Claude Code's clear_thinking edit goes too: Anthropic refuses it without thinking.
+    raw = body(
+        messages=tool_loop([{"type": "text", "text": "Let me look."}]),
+        thinking={"type": "adaptive", "display": "updates"},
+        context_management={
+            "edits": [
+                {"type": "clear_thinking_20251015", "keep": "all"},
+                {"type": "clear_tool_uses_20250919"},
+            ]
+        },
+    )
+    sent = orjson.loads(to_anthropic_body(raw, "claude-sonnet-4-6"))
+    assert "thinking" not in sent
+    assert sent["context_management"] == {"edits": [{"type": "clear_tool_uses_20250919"}]}
+    assert sent["messages"] == orjson.loads(raw)["messages"]
+
+
+ENABLED = {"type": "enabled", "budget_tokens": 2048}
+
+
 @pytest.mark.parametrize(
-    "blocks",
+    ("messages", "thinking"),
     [
-        [
-            {"type": "thinking", "thinking": "t", "signature": ANTHROPIC_SIGNATURE}
-        ],  # nothing stripped
-        [],  # the client sent no thinking itself: Anthropic decides, not us
+        (
+            tool_loop([{"type": "thinking", "thinking": "t", "signature": ANTHROPIC_SIGNATURE}]),
+            ENABLED,
+        ),
+        (tool_loop([{"type": "redacted_thinking", "data": "opaque"}]), ENABLED),
+        # The loop is finished (no tool_use in the last assistant turn): nothing required.
+        ([{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], ENABLED),
+        (tool_loop([]), {"type": "disabled"}),
     ],
 )
-def test_anthropic_thinking_kept_when_we_did_not_break_the_loop(blocks: list[Any]) -> None:
-    raw = body(messages=tool_loop(blocks), thinking={"type": "enabled", "budget_tokens": 2048})
-    sent = orjson.loads(to_anthropic_body(raw, "claude-sonnet-4-6"))
-    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+def test_anthropic_body_untouched_when_thinking_can_stay(
+    messages: list[Any], thinking: dict[str, Any]
+) -> None:
+    raw = body(messages=messages, thinking=thinking)
+    assert to_anthropic_body(raw, "claude-sonnet-4-6") is raw
+
+
+def test_anthropic_blank_text_blocks_removed() -> None:
+    # Regression: Anthropic refuses empty and whitespace-only text blocks, which answers of
+    # other providers leave in the history (the blank text before a tool call).
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "q"}, {"type": "text", "text": ""}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "\n\n"},
+                {"type": "tool_use", "id": "toolu_1", "name": "ls", "input": {}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.txt"}],
+        },
+        {"role": "assistant", "content": [{"type": "text", "text": " "}]},  # nothing left
+    ]
+    sent = orjson.loads(to_anthropic_body(body(messages=messages), "claude-sonnet-4-6"))
+    assert sent["messages"][0]["content"] == [{"type": "text", "text": "q"}]
+    assert [block["type"] for block in sent["messages"][1]["content"]] == ["tool_use"]
+    assert sent["messages"][2:] == messages[2:]
 
 
 # --- the upstream request ---------------------------------------------------------------------

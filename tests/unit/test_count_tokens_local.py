@@ -177,3 +177,72 @@ def test_count_tokens_gemini_upstream_call_and_answer() -> None:
     assert provider.parse_count_tokens(b"{}") == 0  # proto3 JSON omits zero
     with pytest.raises(UpstreamError):
         provider.parse_count_tokens(b"not json")
+
+
+def test_count_tokens_blocks_carried_as_text_are_counted() -> None:
+    base = count_request_tokens(request(), "gpt-4o")
+    search_result = {
+        "type": "search_result",
+        "source": "https://docs.example/rates",
+        "title": "Rate limits",
+        "content": [{"type": "text", "text": "1000 requests per minute."}],
+    }
+    history = [
+        {"role": "user", "content": [search_result, {"type": "text", "text": "hello world"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "server_tool_use", "id": "s1", "name": "web_search", "input": {"q": "x"}},
+                {
+                    "type": "web_search_tool_result",
+                    "tool_use_id": "s1",
+                    "content": [
+                        {
+                            "type": "web_search_result",
+                            "title": "Python",
+                            "url": "https://python.org",
+                            "encrypted_content": "E" * 4000,  # never sent, never counted
+                        }
+                    ],
+                },
+            ],
+        },
+        {"role": "user", "content": "hello world"},
+    ]
+    counted = count_request_tokens(request(messages=history), "gpt-4o")
+    o200k = counter_for("o200k_base")
+    assert counted - base > o200k.count("1000 requests per minute.") + o200k.count("Python")
+    assert counted - base < 100
+
+
+def test_count_tokens_tool_search_declares_every_deferred_tool() -> None:
+    deferred = {**WEATHER_TOOL, "defer_loading": True}
+    search = {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"}
+    hidden = count_request_tokens(request(tools=[deferred]), "gpt-4o")
+    declared = count_request_tokens(request(tools=[search, deferred]), "gpt-4o")
+    assert hidden == count_request_tokens(request(), "gpt-4o")
+    assert declared == count_request_tokens(request(tools=[WEATHER_TOOL]), "gpt-4o")
+
+
+def message_start_input_tokens() -> int:
+    provider = OpenAIProvider(OpenAIConfig())
+    payload = {**request().model_dump(by_alias=True), "max_tokens": 10, "stream": True}
+    client = ClientRequest.from_body(orjson.dumps(payload))
+    context = RequestContext("gpt-4o", "gpt-4o", "req_1", client_request=client)
+    translator = provider.new_translator(context)
+    first = {"object": "chat.completion.chunk", "choices": [], "usage": None}
+    tokens_: int = translator.feed_payload(first)[0]["message"]["usage"]["input_tokens"]
+    return tokens_
+
+
+def test_count_tokens_the_openai_translator_counts_for_message_start() -> None:
+    counter_for("o200k_base")  # loaded, as after any count_tokens call
+    assert message_start_input_tokens() == count_request_tokens(request(), "gpt-4o")
+
+
+def test_count_tokens_message_start_never_waits_for_the_tokenizer_to_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tokens, "_loaded", {})  # a process that has not loaded it yet
+    estimate = TokenCounter("o200k_base", exact=False, _encoder=None)
+    assert message_start_input_tokens() == count_request_tokens(request(), "gpt-4o", estimate)

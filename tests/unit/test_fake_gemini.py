@@ -45,6 +45,7 @@ from tests.fakes.gemini import (
     tool_call_answer,
     wrong_content_type,
 )
+from tests.fakes.gemini_rules import family_signature
 from tests.fakes.server import BackgroundServer
 
 MODEL = "gemini-2.5-flash"
@@ -131,7 +132,10 @@ def test_stop_releases_a_hanging_request(fake: FakeGemini) -> None:
 
     caller = threading.Thread(target=call)
     caller.start()
-    time.sleep(0.2)
+    # Wait for the request to arrive, not for a fixed time: a loaded machine connects late.
+    deadline = time.monotonic() + 5
+    while not fake.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
     began = time.perf_counter()
     fake.stop()
     caller.join(5)
@@ -425,6 +429,138 @@ def test_the_same_conversations_pass_when_well_formed(client: httpx.Client) -> N
         ("user", [{"text": "thanks"}]),
     )
     response = client.post("/v1beta/models/gemini-3-pro-preview:generateContent", json=body)
+    assert response.status_code == 200, response.text
+
+
+GIF = {"inlineData": {"mimeType": "image/gif", "data": "R0lGODlh"}}
+PNG = {"inlineData": {"mimeType": "image/png", "data": "iVBORw0K"}}
+GEMINI_3 = "gemini-3-pro-preview"
+
+
+def step(signature: str) -> dict[str, Any]:
+    """A finished tool loop whose one function call carries `signature`."""
+    return turns(
+        ("user", [{"text": "weather?"}]),
+        ("model", [{**CALL, "thoughtSignature": signature}]),
+        ("user", [RESPONSE]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "message"),
+    [
+        (
+            MODEL,
+            turns(("user", [GIF, {"text": "what is it?"}])),
+            "Unsupported MIME type: image/gif",
+        ),
+        (
+            MODEL,
+            turns(("user", [{"fileData": {"mimeType": "image/bmp", "fileUri": "https://x/a"}}])),
+            "Unsupported MIME type: image/bmp",
+        ),
+        (
+            MODEL,
+            {**HELLO, "tools": [{"functionDeclarations": [{"name": "x" * 65}]}]},
+            "* GenerateContentRequest.tools[0].function_declarations[0].name: "
+            "Invalid function name.",
+        ),
+        (
+            MODEL,
+            {**HELLO, "tools": [{"functionDeclarations": [{"name": "mcp/github"}]}]},
+            "* GenerateContentRequest.tools[0].function_declarations[0].name: "
+            "Invalid function name.",
+        ),
+        (GEMINI_3, step("c2lnbmVkIGJ5IHNvbWVvbmUgZWxzZQ=="), "Corrupted thought signature."),
+        (
+            GEMINI_3,
+            step("EqQBCkgIARABGAIiQLZ1r+/7Qk9bc3mZ0dGVzdA=="),
+            "Corrupted thought signature.",
+        ),
+        (
+            GEMINI_3,
+            step(family_signature("gemini-2.5-flash", "call")),
+            "Corrupted thought signature.",
+        ),
+        (
+            MODEL,
+            {**HELLO, "generationConfig": {"responseJsonSchema": {"type": "object"}}},
+            "Unable to submit request because responseJsonSchema requires responseMimeType",
+        ),
+        (
+            MODEL,
+            {
+                **HELLO,
+                "tools": [{"functionDeclarations": [{"name": "get_weather"}]}],
+                "generationConfig": {"responseMimeType": "application/json"},
+            },
+            "Tool use with a response mime type: 'application/json' is unsupported",
+        ),
+    ],
+    ids=[
+        "gif",
+        "bmp-file",
+        "name-too-long",
+        "name-with-slash",
+        "foreign-signature",
+        "anthropic-signature",
+        "other-family-signature",
+        "schema-without-json",
+        "tools-with-json",
+    ],
+)
+def test_newer_gemini_rules_are_400_invalid_argument(
+    client: httpx.Client, model: str, body: dict[str, Any], message: str
+) -> None:
+    response = client.post(f"/v1beta/models/{model}:generateContent", json=body)
+    assert response.status_code == 400, response.text
+    error = error_of(response)
+    assert error["status"] == "INVALID_ARGUMENT"
+    assert error["message"].startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (MODEL, turns(("user", [PNG, {"text": "what is it?"}]))),
+        (GEMINI_3, step("skip_thought_signature_validator")),
+        (GEMINI_3, step("context_engineering_is_the_way_to_go")),
+        (GEMINI_3, step(family_signature("gemini-3-pro-preview", "call"))),
+        (GEMINI_3, step(family_signature("gemini-3-pro", "call"))),  # same family
+        # Gemini 2.5 does not verify signatures; it never answers "Corrupted".
+        (MODEL, step(family_signature(GEMINI_3, "call"))),
+        (
+            MODEL,
+            {
+                **HELLO,
+                "generationConfig": {
+                    "responseMimeType": "application/json",
+                    "responseJsonSchema": {"type": "object"},
+                },
+            },
+        ),
+        (
+            GEMINI_3,
+            {
+                **HELLO,
+                "tools": [{"functionDeclarations": [{"name": "get_weather"}]}],
+                "generationConfig": {"responseMimeType": "application/json"},
+            },
+        ),
+    ],
+    ids=[
+        "png",
+        "bypass",
+        "other-bypass",
+        "own-signature",
+        "family-signature",
+        "2.5-unverified",
+        "json-schema",
+        "gemini-3-tools-with-json",
+    ],
+)
+def test_what_gemini_takes_passes(client: httpx.Client, model: str, body: dict[str, Any]) -> None:
+    response = client.post(f"/v1beta/models/{model}:generateContent", json=body)
     assert response.status_code == 200, response.text
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ai_proxy.anthropic.models import MessagesRequest
+from ai_proxy.anthropic.models import CountTokensRequest, MessagesRequest
 from ai_proxy.errors import InvalidRequest
-from ai_proxy.providers.gemini.request import to_gemini_request
+from ai_proxy.providers.gemini.request import to_gemini_count_tokens_request, to_gemini_request
+from ai_proxy.providers.tool_names import to_upstream_tool_name
 from google.ai.generativelanguage_v1beta.types import generative_service
 from google.protobuf import json_format
 
@@ -160,10 +161,17 @@ def test_tool_choice(choice: dict[str, Any], expected: dict[str, Any]) -> None:
     assert body["toolConfig"] == {"functionCallingConfig": expected}
 
 
-def test_server_tools_are_refused_by_name() -> None:
-    tools = [{"type": "web_search_20250305", "name": "web_search"}]
-    with pytest.raises(InvalidRequest, match="web_search"):
-        translate(messages=[user("hi")], tools=tools)
+@pytest.mark.parametrize(
+    "tool",
+    [
+        {"type": "bash_20250124", "name": "bash"},
+        {"type": "mcp_toolset", "name": "github", "mcp_server_name": "github"},
+        {"type": "code_execution_20250825", "name": "code_execution"},
+    ],
+)
+def test_server_tools_without_an_equivalent_are_refused_by_name(tool: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRequest, match=f"'{tool['name']}' \\(type '{tool['type']}'\\)"):
+        translate(messages=[user("hi")], tools=[tool])
 
 
 def tool_round_trip_messages() -> list[dict[str, Any]]:
@@ -284,11 +292,40 @@ def test_too_many_stop_sequences_is_a_clear_error() -> None:
             {"thinking": {"type": "adaptive"}, "output_config": {"effort": "low"}},
             {"thinkingBudget": 1024, "includeThoughts": True},
         ),
+        # Effort alone sets the budget; it never makes thoughts visible.
+        ("gemini-2.5-pro", {"output_config": {"effort": "max"}}, {"thinkingBudget": 32768}),
+        ("gemini-2.5-pro", {"output_config": {"effort": "xhigh"}}, {"thinkingBudget": 32768}),
+        ("gemini-2.5-flash", {"output_config": {"effort": "xhigh"}}, {"thinkingBudget": 24576}),
+        ("gemini-2.5-flash", {"output_config": {"effort": "medium"}}, {"thinkingBudget": 8192}),
+        ("gemini-3-pro-preview", {"output_config": {"effort": "high"}}, {"thinkingBudget": 24576}),
+        (
+            "gemini-2.5-flash",
+            {"thinking": {"type": "between_tools"}},
+            {"thinkingBudget": -1, "includeThoughts": True},
+        ),
+        # "omitted" hides the thoughts; their signatures still come back on the parts.
         (
             "gemini-2.5-pro",
-            {"output_config": {"effort": "max"}},
-            {"thinkingBudget": 32768, "includeThoughts": True},
+            {"thinking": {"type": "adaptive", "display": "omitted"}},
+            {"thinkingBudget": -1},
         ),
+        (
+            "gemini-2.5-flash",
+            {"thinking": {"type": "enabled", "budget_tokens": 4096, "display": "omitted"}},
+            {"thinkingBudget": 4096},
+        ),
+        (
+            "gemini-2.5-flash",
+            {"thinking": {"type": "adaptive", "display": "updates"}},
+            {"thinkingBudget": -1, "includeThoughts": True},
+        ),
+        # Budgets within the model's range: pro thinks at least 128 tokens.
+        (
+            "gemini-2.5-flash-lite",
+            {"thinking": {"type": "enabled", "budget_tokens": 0}},
+            {"thinkingBudget": 512, "includeThoughts": True},
+        ),
+        ("gemini-3-pro-preview", {"thinking": {"type": "disabled"}}, {"includeThoughts": False}),
     ],
 )
 def test_thinking_config(model: str, fields: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -300,13 +337,53 @@ def test_no_thinking_field_leaves_gemini_default() -> None:
     assert "thinkingConfig" not in translate(messages=[user("hi")])["generationConfig"]
 
 
+def test_models_that_do_not_think_get_no_thinking_config() -> None:
+    fields: dict[str, Any] = {
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "output_config": {"effort": "high"},
+    }
+    body = translate(model="gemini-2.0-flash", messages=[user("hi")], **fields)
+    assert "thinkingConfig" not in body["generationConfig"]
+
+
+def test_enabled_thinking_without_budget_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="budget_tokens"):
+        translate(messages=[user("hi")], thinking={"type": "enabled"})
+
+
+@pytest.mark.parametrize(
+    ("model", "cap"),
+    [
+        ("gemini-2.5-pro", 65536),
+        ("gemini-2.0-flash", 8192),
+        ("gemini-3-pro-preview", 65536),
+        ("gemini-9-ultra", 65536),
+    ],
+)
+def test_max_output_tokens_is_clamped_to_the_model(model: str, cap: int) -> None:
+    body = {"model": model, "max_tokens": 200000, "messages": [user("hi")]}
+    config = to_gemini_request(MessagesRequest.model_validate(body), model)["generationConfig"]
+    assert config["maxOutputTokens"] == cap
+    assert (
+        translate(model=model, messages=[user("hi")])["generationConfig"]["maxOutputTokens"] == 100
+    )
+
+
 def test_gemini_signatures_return_to_their_parts_and_foreign_ones_are_dropped() -> None:
     messages = [
         user("go"),
         assistant(
             [
-                {"type": "thinking", "thinking": "Let me plan.", "signature": "gemini:c2lnMQ=="},
-                {"type": "thinking", "thinking": "", "signature": "gemini:c2lnMg=="},
+                {
+                    "type": "thinking",
+                    "thinking": "Let me plan.",
+                    "signature": "gemini:gemini-2.5-flash:c2lnMQ==",
+                },
+                {
+                    "type": "thinking",
+                    "thinking": "",
+                    "signature": "gemini:gemini-2.5-flash:c2lnMg==",
+                },
                 {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}},
                 {"type": "thinking", "thinking": "Claude thought", "signature": "EqQBCkYIARgC"},
                 {"type": "redacted_thinking", "data": "opaque"},
@@ -330,7 +407,7 @@ def test_trailing_signature_attaches_to_last_part() -> None:
         assistant(
             [
                 {"type": "text", "text": "Hello"},
-                {"type": "thinking", "thinking": "", "signature": "gemini:c2ln"},
+                {"type": "thinking", "thinking": "", "signature": "gemini:gemini-2.5-flash:c2ln"},
             ]
         ),
         user("more"),
@@ -338,17 +415,6 @@ def test_trailing_signature_attaches_to_last_part() -> None:
     assert translate(messages=messages)["contents"][1]["parts"] == [
         {"text": "Hello", "thoughtSignature": "c2ln"}
     ]
-
-
-def test_server_tool_blocks_in_history_are_refused() -> None:
-    messages = [
-        user("hi"),
-        assistant(
-            [{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}]
-        ),
-    ]
-    with pytest.raises(InvalidRequest, match="server_tool_use"):
-        translate(messages=messages)
 
 
 def test_deferred_tools_are_not_declared() -> None:
@@ -371,3 +437,382 @@ def test_claude_code_request_translates() -> None:
         "thinkingBudget": 24576,
         "includeThoughts": True,
     }
+    assert body["generationConfig"]["maxOutputTokens"] == 32000
+
+
+# --- the open world: fields, blocks and tools by name ----------------------------------------
+
+
+def test_fields_gemini_cannot_carry_are_refused_by_name() -> None:
+    with pytest.raises(InvalidRequest, match="container: not supported on gemini"):
+        translate(messages=[user("hi")], container="container_1")
+    with pytest.raises(InvalidRequest, match="holo_field: this field is not supported on gemini"):
+        translate(messages=[user("hi")], holo_field=1)
+    # Advisory fields are accepted and leave no trace upstream.
+    body = translate(messages=[user("hi")], service_tier="auto", cache_control={"type": "x"})
+    assert set(body) == {"contents", "generationConfig"}
+
+
+def test_count_tokens_checks_fields_too() -> None:
+    request = CountTokensRequest.model_validate(
+        {"model": "gemini-2.5-flash", "messages": [user("hi")], "mcp_servers": [{}]}
+    )
+    with pytest.raises(InvalidRequest, match="mcp_servers"):
+        to_gemini_count_tokens_request(request, "gemini-2.5-flash")
+
+
+def test_whitespace_only_text_is_never_a_part() -> None:
+    body = translate(
+        system=[{"type": "text", "text": " \n"}, {"type": "text", "text": "S"}],
+        messages=[
+            user([{"type": "text", "text": "  "}, {"type": "text", "text": "x"}]),
+            assistant("\n\n"),
+            user(" "),
+            user("y"),
+        ],
+    )
+    assert body["systemInstruction"] == {"parts": [{"text": "S"}]}
+    assert body["contents"] == [{"role": "user", "parts": [{"text": "x"}, {"text": "y"}]}]
+
+
+def test_unknown_blocks_are_refused_by_name() -> None:
+    with pytest.raises(InvalidRequest, match=r"content block type 'mcp_tool_use'.*gemini"):
+        translate(messages=[user("hi"), assistant([{"type": "mcp_tool_use", "id": "x"}])])
+    bad_result = {
+        "type": "tool_result",
+        "tool_use_id": "toolu_1",
+        "content": [{"type": "browser_state", "url": "https://x"}],
+    }
+    messages = [
+        user("hi"),
+        assistant([{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {}}]),
+        user([bad_result]),
+    ]
+    with pytest.raises(InvalidRequest, match="tool_result content type 'browser_state'"):
+        translate(messages=messages, tools=TOOLS)
+
+
+SEARCH_RESULT = {
+    "type": "search_result",
+    "source": "https://docs.example.com/a",
+    "title": "Doc A",
+    "content": [{"type": "text", "text": "Alpha is first."}],
+}
+
+
+def test_search_results_become_text_with_title_and_source() -> None:
+    messages = [
+        user([SEARCH_RESULT, {"type": "text", "text": "Summarise"}]),
+        assistant([{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {}}]),
+        user([{"type": "tool_result", "tool_use_id": "toolu_1", "content": [SEARCH_RESULT]}]),
+    ]
+    contents = translate(messages=messages, tools=TOOLS)["contents"]
+    top = contents[0]["parts"][0]["text"]
+    assert "Doc A" in top and "https://docs.example.com/a" in top and "Alpha is first." in top
+    output = contents[2]["parts"][0]["functionResponse"]["response"]["output"]
+    assert "Doc A" in output and "https://docs.example.com/a" in output
+
+
+def test_server_tool_history_becomes_text_never_dropped() -> None:
+    messages = [
+        user("news?"),
+        assistant(
+            [
+                {
+                    "type": "server_tool_use",
+                    "id": "srvtoolu_1",
+                    "name": "web_search",
+                    "input": {"query": "gemini news"},
+                },
+                {
+                    "type": "web_search_tool_result",
+                    "tool_use_id": "srvtoolu_1",
+                    "content": [
+                        {
+                            "type": "web_search_result",
+                            "title": "Gemini 3 ships",
+                            "url": "https://news.example.com/g3",
+                            "encrypted_content": "abc",
+                        }
+                    ],
+                },
+                {
+                    "type": "server_tool_use",
+                    "id": "srvtoolu_2",
+                    "name": "web_fetch",
+                    "input": {"url": "https://news.example.com/g3"},
+                },
+                {
+                    "type": "web_fetch_tool_result",
+                    "tool_use_id": "srvtoolu_2",
+                    "content": {
+                        "type": "web_fetch_result",
+                        "url": "https://news.example.com/g3",
+                        "content": {
+                            "type": "document",
+                            "title": "Gemini 3 ships",
+                            "source": {"type": "text", "media_type": "text/plain", "data": "Body"},
+                        },
+                    },
+                },
+                {"type": "text", "text": "It shipped."},
+            ]
+        ),
+        user("thanks"),
+    ]
+    parts = translate(messages=messages)["contents"][1]["parts"]
+    texts = [p["text"] for p in parts]
+    assert len(texts) == 5
+    assert "gemini news" in texts[0]
+    assert "Gemini 3 ships" in texts[1] and "https://news.example.com/g3" in texts[1]
+    assert "https://news.example.com/g3" in texts[2]
+    assert "Body" in texts[3]
+    assert texts[4] == "It shipped."
+
+
+DEFERRED = [
+    *TOOLS,
+    {
+        "name": "mcp__github__create_issue",
+        "input_schema": {"type": "object"},
+        "defer_loading": True,
+    },
+    {"name": "WebFetch", "input_schema": {"type": "object"}, "defer_loading": True},
+]
+
+
+def test_tool_reference_declares_the_tool_and_tells_the_model() -> None:
+    messages = [
+        user("file an issue"),
+        assistant(
+            [{"type": "tool_use", "id": "toolu_s", "name": "Read", "input": {"path": "github"}}]
+        ),
+        user(
+            [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_s",
+                    "content": [
+                        {"type": "tool_reference", "tool_name": "mcp__github__create_issue"}
+                    ],
+                }
+            ]
+        ),
+    ]
+    body = translate(messages=messages, tools=DEFERRED)
+    names = [d["name"] for d in body["tools"][0]["functionDeclarations"]]
+    assert names == ["Bash", "Read", "mcp__github__create_issue"]
+    output = body["contents"][2]["parts"][0]["functionResponse"]["response"]["output"]
+    assert output == "Tool 'mcp__github__create_issue' is now available; call it directly."
+
+
+@pytest.mark.parametrize("search", ["tool_search_tool_regex_20251119", "tool_search_tool_bm25"])
+def test_tool_search_tools_are_replaced_by_every_deferred_tool(search: str) -> None:
+    tools = [*DEFERRED, {"type": search, "name": "tool_search"}]
+    body = translate(messages=[user("hi")], tools=tools)
+    names = [d["name"] for d in body["tools"][0]["functionDeclarations"]]
+    assert names == ["Bash", "Read", "mcp__github__create_issue", "WebFetch"]
+
+
+# --- structured outputs ----------------------------------------------------------------------
+
+ANSWER_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize("spelling", ["output_config", "output_format"])
+def test_structured_outputs_ask_gemini_for_json(spelling: str) -> None:
+    fmt = {"type": "json_schema", "schema": ANSWER_SCHEMA}
+    field = {"output_config": {"format": fmt}} if spelling == "output_config" else {spelling: fmt}
+    config = translate(messages=[user("city?")], **field)["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"] == {
+        k: v for k, v in ANSWER_SCHEMA.items() if k != "$schema"
+    }
+
+
+def test_structured_outputs_with_tools_only_where_gemini_takes_both() -> None:
+    fields: dict[str, Any] = {
+        "messages": [user("city?")],
+        "tools": TOOLS,
+        "output_config": {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}},
+    }
+    with pytest.raises(InvalidRequest, match=r"output_config\.format.*tools"):
+        translate(model="gemini-2.5-flash", **fields)
+    config = translate(model="gemini-3-pro-preview", **fields)["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+
+
+def test_strict_tools_need_nothing_more() -> None:
+    tools = [{**TOOLS[1], "strict": True}]
+    declaration = translate(messages=[user("hi")], tools=tools)["tools"][0]["functionDeclarations"]
+    assert declaration == [
+        {
+            "name": "Read",
+            "parametersJsonSchema": TOOLS[1]["input_schema"],
+        }
+    ]
+
+
+# --- names, signatures, images -----------------------------------------------------------------
+
+LONG_NAME = "mcp__" + "very_long_server_name_" * 3 + "__create_pull_request"
+DIGIT_NAME = "2fa_generate_code"
+
+
+def test_tool_names_gemini_refuses_are_mapped_everywhere() -> None:
+    tools = [
+        {"name": LONG_NAME, "input_schema": {"type": "object"}},
+        {"name": DIGIT_NAME, "input_schema": {"type": "object"}},
+    ]
+    messages = [
+        user("go"),
+        assistant(
+            [
+                {"type": "tool_use", "id": "toolu_1", "name": LONG_NAME, "input": {}},
+                {"type": "tool_use", "id": "toolu_2", "name": DIGIT_NAME, "input": {}},
+            ]
+        ),
+        user(
+            [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "done"},
+                {"type": "tool_result", "tool_use_id": "toolu_2", "content": "123456"},
+            ]
+        ),
+    ]
+    body = translate(
+        messages=messages, tools=tools, tool_choice={"type": "tool", "name": LONG_NAME}
+    )
+    long_upstream, digit_upstream = (to_upstream_tool_name(n) for n in (LONG_NAME, DIGIT_NAME))
+    assert len(long_upstream) <= 64 and digit_upstream[0].isalpha()
+    declared = [d["name"] for d in body["tools"][0]["functionDeclarations"]]
+    assert declared == [long_upstream, digit_upstream]
+    calls = [p["functionCall"]["name"] for p in body["contents"][1]["parts"]]
+    assert calls == [long_upstream, digit_upstream]
+    answers = [p["functionResponse"]["name"] for p in body["contents"][2]["parts"]]
+    assert answers == [long_upstream, digit_upstream]
+    allowed = body["toolConfig"]["functionCallingConfig"]["allowedFunctionNames"]
+    assert allowed == [long_upstream]
+
+
+def loop(*steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A user question, then (assistant step, its tool results) for each step."""
+    messages: list[dict[str, Any]] = [user("start")]
+    for number, step in enumerate(steps):
+        messages.append(assistant(step))
+        ids = [b["id"] for b in step if b["type"] == "tool_use"]
+        messages.append(
+            user([{"type": "tool_result", "tool_use_id": i, "content": f"r{number}"} for i in ids])
+        )
+    return messages
+
+
+def call(tool_id: str) -> dict[str, Any]:
+    return {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {"command": "ls"}}
+
+
+def signed(signature: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": "", "signature": signature}
+
+
+def signatures(body: dict[str, Any]) -> list[list[str | None]]:
+    return [
+        [p.get("thoughtSignature") for p in c["parts"] if "functionCall" in p]
+        for c in body["contents"]
+        if c["role"] == "model"
+    ]
+
+
+def test_gemini_3_current_turn_gets_the_bypass_for_unsigned_calls() -> None:
+    older = [user("old question"), assistant([call("toolu_0")])]
+    older.append(user([{"type": "tool_result", "tool_use_id": "toolu_0", "content": "x"}]))
+    older.append(assistant("old answer"))
+    messages = older + loop(
+        [call("toolu_1"), call("toolu_2")],  # another provider's parallel calls
+        [signed("gemini:gemini-3-pro:c2lnMQ=="), call("toolu_3")],  # Gemini 3's own
+        [signed("gemini:gemini-2.5-flash:c2lnMg=="), call("toolu_4")],  # another family's
+        [signed("gemini:c2lnMw=="), call("toolu_5")],  # before families were recorded
+    )
+    body = translate(model="gemini-3-pro-preview", messages=messages, tools=TOOLS)
+    bypass = "skip_thought_signature_validator"
+    assert signatures(body) == [
+        [None],  # an older turn: Gemini does not check it
+        [],  # its answer
+        [bypass, None],  # the first call of each step carries the step's signature
+        ["c2lnMQ=="],
+        [bypass],
+        [bypass],
+    ]
+
+
+def test_signatures_go_back_only_to_the_family_that_issued_them() -> None:
+    messages = loop([signed("gemini:gemini-2.5-flash:c2ln"), call("toolu_1")])
+    flash = translate(model="gemini-2.5-flash-preview-09-2025", messages=messages, tools=TOOLS)
+    assert signatures(flash) == [["c2ln"]]
+    pro = translate(model="gemini-2.5-pro", messages=messages, tools=TOOLS)
+    assert signatures(pro) == [[None]]  # 2.5 needs none, and a wrong one would be a 400
+    old = translate(model="gemini-2.5-flash", messages=loop([signed("gemini:c2ln"), call("t")]))
+    assert signatures(old) == [[None]]
+
+
+def test_a_non_gemini_3_model_never_gets_the_bypass() -> None:
+    body = translate(model="gemini-2.5-flash", messages=loop([call("toolu_1")]), tools=TOOLS)
+    assert signatures(body) == [[None]]
+
+
+def image(media_type: str) -> dict[str, Any]:
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": "R0lG"}}
+
+
+def test_images_gemini_refuses_become_a_note() -> None:
+    messages = [
+        user(
+            [
+                image("image/gif"),
+                image("image/jpg"),
+                {"type": "image", "source": {"type": "url", "url": "https://x.example/a.bmp"}},
+                {"type": "text", "text": "what are these?"},
+            ]
+        ),
+        assistant([{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {}}]),
+        user(
+            [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": [{"type": "text", "text": "a.gif"}, image("image/gif")],
+                }
+            ]
+        ),
+    ]
+    contents = translate(messages=messages, tools=TOOLS)["contents"]
+    assert contents[0]["parts"] == [
+        {"text": "[image omitted: Gemini does not accept image/gif]"},
+        {"inlineData": {"mimeType": "image/jpeg", "data": "R0lG"}},
+        {"text": "[image omitted: Gemini does not accept image/bmp]"},
+        {"text": "what are these?"},
+    ]
+    assert contents[2]["parts"] == [
+        {"functionResponse": {"name": "Read", "response": {"output": "a.gif"}}},
+        {"text": "[image omitted: Gemini does not accept image/gif]"},
+    ]
+
+
+def test_documents_made_of_blocks_become_their_parts() -> None:
+    document = {
+        "type": "document",
+        "source": {
+            "type": "content",
+            "content": [{"type": "text", "text": "chapter one"}, image("image/png")],
+        },
+    }
+    parts = translate(messages=[user([document])])["contents"][0]["parts"]
+    assert parts == [
+        {"text": "chapter one"},
+        {"inlineData": {"mimeType": "image/png", "data": "R0lG"}},
+    ]

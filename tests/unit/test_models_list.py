@@ -85,3 +85,42 @@ def test_models_pages_with_anthropic_cursors() -> None:
 def test_models_bad_page_parameters(query: str) -> None:
     with pytest.raises(InvalidRequest):
         model_list.page(model_list.entries(router(), PROVIDERS), query)
+
+
+def claude_code_keeps(listed: list[model_list.Entry]) -> list[str]:
+    """What Claude Code's model discovery keeps of a listing."""
+    return [i for i in ids(listed) if i.startswith(("claude", "anthropic"))]
+
+
+def test_models_discovery_prefix_lists_the_rest_again_for_claude_code() -> None:
+    routes = Router(
+        {"team": ["gemini/gemini-2.5-pro", "openai/gpt-4.1"], "claude-fast": "gpt-4.1-mini"},
+        PROVIDERS,
+        "anthropic-",
+    )
+    extra = {"openai": ["ft-no-prefix"], "anthropic": ["claude-opus-4-8"]}
+    listed = model_list.entries(routes, ["gemini", "openai", "anthropic"], extra)
+    plain = model_list.entries(router(**routes_aliases(routes)), PROVIDERS, extra)
+    assert ids(listed)[: len(plain)] == ids(plain)  # the usual list comes first, unchanged
+    kept = claude_code_keeps(listed)
+    assert {"anthropic-team", "anthropic-gemini-2.5-pro", "anthropic-gpt-5", "anthropic-o3"} <= (
+        set(kept)
+    )
+    assert "claude-fast" in kept and "anthropic-claude-fast" not in kept  # already visible
+    assert "claude-opus-4-8" in kept and "anthropic-claude-opus-4-8" not in kept
+    assert "anthropic-ft-no-prefix" not in kept  # it would not route back
+    for model_id in kept:
+        routes.resolve(model_id)  # every id Claude Code keeps routes
+    mirrored = next(entry for entry in listed if entry["id"] == "anthropic-gemini-2.5-pro")
+    assert mirrored["display_name"] == "Gemini 2.5 Pro"
+    assert len(ids(listed)) == len(set(ids(listed)))
+
+
+def test_models_without_discovery_prefix_claude_code_sees_only_claude() -> None:
+    listed = model_list.entries(router(team="gemini/gemini-2.5-pro"), PROVIDERS)
+    assert all(i.startswith("claude") for i in claude_code_keeps(listed))
+    assert "team" in ids(listed) and "team" not in claude_code_keeps(listed)
+
+
+def routes_aliases(routes: Router) -> dict[str, list[str]]:
+    return {alias: [str(t) for t in targets] for alias, targets in routes.aliases.items()}

@@ -14,10 +14,10 @@ from ai_proxy.config import ProviderConfig
 from ai_proxy.errors import InvalidRequest
 from ai_proxy.providers.base import RequestContext
 from ai_proxy.providers.openai import OpenAIProvider
-from ai_proxy.providers.openai.limits import is_reasoning_model, max_output_tokens
 from ai_proxy.providers.openai.call_ids import to_openai_call_id
-from ai_proxy.providers.tool_names import ToolNames, to_upstream_tool_name
+from ai_proxy.providers.openai.limits import is_reasoning_model, max_output_tokens
 from ai_proxy.providers.openai.request import to_openai_request
+from ai_proxy.providers.tool_names import ToolNames, to_upstream_tool_name
 
 from tests.fakes.openai import Rejected, validate_request
 
@@ -146,14 +146,6 @@ def test_text_document_becomes_text() -> None:
 def test_unsupported_sources_are_a_clear_400(block: dict[str, Any], words: str) -> None:
     message = invalid(messages=[{"role": "user", "content": [block]}])
     assert words in message and "OpenAI" in message
-
-
-def test_server_tool_blocks_and_tools_are_refused() -> None:
-    block = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}
-    message = invalid(messages=[*HI, {"role": "assistant", "content": [block]}])
-    assert "server_tool_use" in message
-    server_tool = {"type": "web_search_20250305", "name": "web_search"}
-    assert "web_search_20250305" in invalid(tools=[server_tool])
 
 
 def test_thinking_blocks_from_earlier_turns_are_dropped() -> None:
@@ -386,9 +378,15 @@ def test_limits_table_prefixes() -> None:
 
 
 def test_sampling_parameters_for_chat_models() -> None:
-    body = translate(temperature=0.2, top_p=0.9, top_k=40, stop_sequences=["END", "STOP"])
+    body = translate(temperature=0.2, top_p=0.9, stop_sequences=["END", "STOP"])
     assert (body["temperature"], body["top_p"], body["stop"]) == (0.2, 0.9, ["END", "STOP"])
-    assert "top_k" not in body and "reasoning_effort" not in body
+    assert "reasoning_effort" not in body
+
+
+def test_top_k_is_refused_by_name() -> None:
+    # OpenAI has no top_k; sampling from a different distribution is not the client's ask.
+    message = invalid(top_k=40)
+    assert "top_k" in message and "openai" in message
 
 
 def test_thinking_is_dropped_for_chat_models() -> None:
@@ -417,7 +415,7 @@ def test_reasoning_models_drop_sampling_and_take_effort() -> None:
         ({"output_config": {"effort": "medium"}}, "medium"),
         ({"thinking": {"type": "adaptive"}, "output_config": {"effort": "max"}}, "high"),
         ({"thinking": {"type": "adaptive"}}, None),
-        ({"thinking": {"type": "disabled"}}, None),
+        ({"thinking": {"type": "disabled"}}, "minimal"),
         ({}, None),
     ],
 )
@@ -510,4 +508,6 @@ def test_translator_maps_names_back_from_the_client_body() -> None:
     }
     events = translator.feed_payload(completion) + translator.finish()
     starts = [e["content_block"] for e in events if e["type"] == "content_block_start"]
-    assert starts == [{"type": "tool_use", "id": "call_1", "name": LONG_NAME, "input": {}}]
+    assert starts == [
+        {"type": "tool_use", "id": "toolu_oai_call_1", "name": LONG_NAME, "input": {}}
+    ]

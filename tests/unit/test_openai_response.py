@@ -10,10 +10,11 @@ import anthropic.types
 import pytest
 from ai_proxy.anthropic.accumulate import accumulate
 from ai_proxy.errors import AuthenticationFailed, InvalidRequest, RateLimited, UpstreamError
-from ai_proxy.providers.tool_names import ToolNames, to_upstream_tool_name
 from ai_proxy.providers.openai.response import OpenAIStreamTranslator
+from ai_proxy.providers.tool_names import ToolNames, to_upstream_tool_name
 from ai_proxy.sse import SSEDecoder, encode_events
 
+from tests.fakes.openai import Answer, render_chunks, render_completion
 from tests.sse_grammar import check_stream
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "openai"
@@ -134,13 +135,13 @@ def test_parallel_tool_calls_sample() -> None:
     assert result["content"] == [
         {
             "type": "tool_use",
-            "id": "call_Dn2RJJSxzDm49vlVTehseJ0k",
+            "id": "toolu_oai_call_Dn2RJJSxzDm49vlVTehseJ0k",
             "name": "get_weather",
             "input": {"location": "Paris, France"},
         },
         {
             "type": "tool_use",
-            "id": "call_wP3c5Vn4nkxGmf2kCbhNNPgK",
+            "id": "toolu_oai_call_wP3c5Vn4nkxGmf2kCbhNNPgK",
             "name": "get_weather",
             "input": {"location": "Bogotá, Colombia"},
         },
@@ -175,6 +176,60 @@ def test_reasoning_usage_sample() -> None:
 def test_whole_answer_carries_usage_in_message_start_too() -> None:
     events = translator().translate_body((FIXTURES / "text_completion.json").read_bytes())
     assert events[0]["message"]["usage"]["cache_read_input_tokens"] == 1024
+
+
+def test_streamed_message_start_carries_the_local_input_count_counted_once() -> None:
+    counted: list[int] = []
+
+    def count_input() -> int:
+        counted.append(1)
+        return 57
+
+    subject, decoder = OpenAIStreamTranslator("msg_1", "gpt-4o", None, count_input), SSEDecoder()
+    raw = sse(
+        chunk({"content": "Hi"}),
+        chunk({"content": " there"}),
+        chunk(finish="stop"),
+        usage_chunk(prompt=60),
+    )
+    events = [e for event in decoder.feed(raw) for e in subject.feed(event)]
+    assert events[0]["message"]["usage"]["input_tokens"] == 57
+    assert events[-2]["usage"]["input_tokens"] == 60  # OpenAI's own count is the final one
+    assert counted == [1]
+
+
+def test_a_whole_answer_never_counts_locally() -> None:
+    def count_input() -> int:
+        raise AssertionError("a whole answer has OpenAI's usage")
+
+    subject = OpenAIStreamTranslator("msg_1", "gpt-4o", None, count_input)
+    events = subject.translate_body((FIXTURES / "text_completion.json").read_bytes())
+    assert events[0]["type"] == "message_start"
+
+
+def test_a_stream_without_usage_keeps_the_local_count_to_the_end() -> None:
+    subject = OpenAIStreamTranslator("msg_1", "gpt-4o", None, lambda: 33)
+    events = [
+        e for p in (chunk({"content": "Hi"}), chunk(finish="stop")) for e in subject.feed_payload(p)
+    ]
+    events += subject.finish()
+    assert events[-2]["usage"]["input_tokens"] == 33
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_reasoning_spent_on_a_max_tokens_probe_is_a_max_tokens_stop(streamed: bool) -> None:
+    """Claude Code's `max_tokens: 1` probe on o3: all of it goes on reasoning, no content."""
+    answer = Answer(finish_reason="length", completion_tokens=1, reasoning_tokens=1)
+    subject = translator()
+    if streamed:
+        events = [e for c in render_chunks(answer, "o3", True) for e in subject.feed_payload(c)]
+        events += subject.finish()
+        check_stream(encode_events(events))
+    else:
+        events = subject.feed_payload(render_completion(answer, "o3")) + subject.finish()
+    result = message(events)
+    assert result["stop_reason"] == "max_tokens" and result["content"] == []
+    assert result["usage"]["output_tokens"] == 1
 
 
 # --- stop reasons ----------------------------------------------------------------------------

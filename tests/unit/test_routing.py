@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from ai_proxy.config import ConfigError
+from ai_proxy.config import ConfigError, RoutingConfig
 from ai_proxy.errors import NotFound
 from ai_proxy.routing import Router, Target
 
@@ -47,3 +47,38 @@ def test_prefixes_of_unavailable_providers_do_not_route() -> None:
 def test_alias_to_unknown_provider_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"routing\.aliases\.x"):
         Router({"x": "mistral/large"}, ALL)
+
+
+@pytest.mark.parametrize(
+    ("model", "targets"),
+    [
+        ("anthropic-gemini-2.5-pro", (Target("gemini", "gemini-2.5-pro"),)),
+        ("anthropic-gpt-5", (Target("openai", "gpt-5"),)),
+        ("anthropic-o3", (Target("openai", "o3"),)),
+        ("anthropic-openai/gpt-4.1", (Target("openai", "gpt-4.1"),)),
+        ("anthropic-team", (Target("gemini", "gemini-2.5-flash"), Target("openai", "gpt-4.1"))),
+        # Names that are not under the prefix route as ever.
+        ("claude-haiku-4-5", (Target("anthropic", "claude-haiku-4-5"),)),
+        ("team", (Target("gemini", "gemini-2.5-flash"), Target("openai", "gpt-4.1"))),
+    ],
+)
+def test_discovery_prefix_routes_as_the_name_without_it(
+    model: str, targets: tuple[Target, ...]
+) -> None:
+    router = Router({"team": ["gemini-2.5-flash", "gpt-4.1"]}, ALL, "anthropic-")
+    assert router.resolve(model) == targets
+
+
+def test_discovery_prefix_that_claude_code_would_drop_is_refused() -> None:
+    with pytest.raises(ValueError, match="must start with 'claude' or 'anthropic'"):
+        RoutingConfig(discovery_prefix="x-")
+    assert RoutingConfig().discovery_prefix == ""
+
+
+def test_discovery_prefix_claude_keeps_claude_models_on_anthropic() -> None:
+    # "claude-" as the prefix: a real Claude name has no routable rest, so it stays Claude's.
+    router = Router({}, ALL, "claude-")
+    assert router.resolve("claude-gemini-2.5-pro") == (Target("gemini", "gemini-2.5-pro"),)
+    assert router.resolve("claude-sonnet-4-5") == (Target("anthropic", "claude-sonnet-4-5"),)
+    with pytest.raises(NotFound, match="as 'claude-<model or alias>'"):
+        router.resolve("llama-3")

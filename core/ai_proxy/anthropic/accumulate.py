@@ -49,6 +49,9 @@ def _apply_delta(block: dict[str, Any], event: Event, partial_json: dict[int, li
         block["signature"] += delta["signature"]
     elif kind == "input_json_delta":
         partial_json.setdefault(event["index"], []).append(delta["partial_json"])
+    elif kind == "citations_delta":
+        # A text block without citations has none in Anthropic's answer, not an empty list.
+        block.setdefault("citations", []).append(delta["citation"])
 
 
 def _parse_input(fragments: list[str]) -> Any:

@@ -245,6 +245,11 @@ class Tool(_Model):
     def is_custom(self) -> bool:
         return self.type in (None, "custom")
 
+    @property
+    def is_tool_search(self) -> bool:
+        """`tool_search_tool_regex_20251119`, `tool_search_tool_bm25_...`: Anthropic's search."""
+        return self.type is not None and self.type.startswith("tool_search_tool_")
+
 
 class ToolChoice(_Model):
     type: Literal["auto", "any", "tool", "none"]
@@ -315,6 +320,16 @@ class _Prompt(_Model):
             return list(tools)
         found = self.referenced_tools
         return [tool for tool in tools if not tool.defer_loading or tool.name in found]
+
+    @property
+    def declared_tools(self) -> list[Tool]:
+        """The tools a translating provider declares upstream. Anthropic's tool-search server
+        tools search the deferred tools at Anthropic; an upstream has no such search, so it
+        gets every deferred tool declared instead and the search tools themselves left out."""
+        tools = self.tools or []
+        if not any(tool.is_tool_search for tool in tools):
+            return self.loaded_tools
+        return [tool for tool in tools if not tool.is_tool_search]
 
     @property
     def effort(self) -> Effort | None:

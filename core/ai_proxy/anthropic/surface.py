@@ -86,7 +86,8 @@ CONTENT_BLOCKS: dict[str, Entry] = {
     "thinking": Entry(
         T,
         A,
-        "Gemini: its own signed thoughts go back; any provider's earlier-turn thinking "
+        "Gemini: its own signed thoughts go back to the model family that signed them; "
+        "any provider's earlier-turn thinking "
         "is dropped, as Anthropic documents for earlier turns",
     ),
     "redacted_thinking": Entry(A, A, "as thinking"),
@@ -122,8 +123,19 @@ TOOL_RESULT_CONTENT: dict[str, Entry] = {
 # Tool `type`s, by family: a dated version (`web_search_20250305`) belongs to its family.
 TOOL_TYPES: dict[str, Entry] = {
     "custom": Entry(T, T, "function declarations; names mapped where the upstream refuses them"),
-    "web_search": Entry(T, R, "Gemini: Google Search grounding; Chat Completions has none"),
-    "web_fetch": Entry(T, R, "Gemini: URL context; Chat Completions has none"),
+    "web_search": Entry(
+        T,
+        R,
+        "Gemini: Google Search grounding, answered as `server_tool_use` + "
+        "`web_search_tool_result` + citations; `allowed_domains`/`blocked_domains` refused, "
+        "and so is mixing it with custom tools (Gemini refuses that); Chat Completions has none",
+    ),
+    "web_fetch": Entry(
+        T,
+        R,
+        "Gemini: URL context, answered as `web_fetch_tool_result`; domain filters refused; "
+        "Chat Completions has none",
+    ),
     "tool_search_tool_bm25": Entry(T, T, "every deferred tool is declared instead"),
     "tool_search_tool_regex": Entry(T, T, "every deferred tool is declared instead"),
     "bash": Entry(R, R, "an Anthropic-defined tool schema"),

@@ -57,6 +57,5 @@ _TAGS = frozenset(
         "base64",
         "url",
         "file",
-        "content",
     }
 )

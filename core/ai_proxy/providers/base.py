@@ -40,6 +40,8 @@ class RequestContext:
     forward_headers: Mapping[str, str] = field(default_factory=dict)
     # The body exactly as the client sent it (OpenAI maps shortened tool names back from it).
     client_body: bytes = b""
+    # The same request, parsed once (OpenAI counts its input tokens for message_start).
+    client_request: ClientRequest | None = None
 
 
 class StreamTranslator(ABC):

@@ -5,12 +5,19 @@ turns that into Anthropic's exact event sequence: one `message_start`, content b
 consecutive indexes, each opened before its deltas and closed before the next one opens, then
 `message_delta` and `message_stop`. Non-streaming responses are produced by accumulating the
 very same events (see `anthropic.accumulate`), so both paths agree by construction.
+
+Server tools (web search, web fetch) follow Anthropic's stream: the `server_tool_use` block
+streams its input as `input_json_delta`, its result block arrives whole in `content_block_start`
+and closes at once, and a cited span of text is a text block of its own whose citations come
+as `citations_delta` events before its text.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 from typing import Any
+
+import orjson
 
 Event = dict[str, Any]
 
@@ -19,6 +26,12 @@ class BlockKind(Enum):
     TEXT = "text"
     THINKING = "thinking"
     TOOL_USE = "tool_use"
+    SERVER_TOOL_USE = "server_tool_use"
+    SERVER_TOOL_RESULT = "server_tool_result"
+
+
+# Kinds whose next piece continues the open block instead of starting a new one.
+_CONTINUED = frozenset({BlockKind.TEXT, BlockKind.THINKING})
 
 
 class MessageStream:
@@ -93,6 +106,43 @@ class MessageStream:
             return []
         return [self._delta({"type": "input_json_delta", "partial_json": partial_json})]
 
+    def cited_text(self, text: str, citations: list[Event]) -> list[Event]:
+        """A span of text with the sources that support it: always a block of its own."""
+        if not text:
+            return []
+        events = self.close_block()  # never continues the open text block
+        events.extend(self._open(BlockKind.TEXT, {"type": "text", "text": ""}))
+        events.extend(
+            self._delta({"type": "citations_delta", "citation": citation}) for citation in citations
+        )
+        events.append(self._delta({"type": "text_delta", "text": text}))
+        events.extend(self.close_block())
+        return events
+
+    def server_tool_use(self, tool_id: str, name: str, tool_input: dict[str, Any]) -> list[Event]:
+        """A call the upstream ran itself (Anthropic's web_search, web_fetch), input and all."""
+        events = self._open(
+            BlockKind.SERVER_TOOL_USE,
+            {"type": "server_tool_use", "id": tool_id, "name": name, "input": {}},
+        )
+        events.append(
+            self._delta(
+                {"type": "input_json_delta", "partial_json": orjson.dumps(tool_input).decode()}
+            )
+        )
+        events.extend(self.close_block())
+        return events
+
+    def web_search_result(self, tool_use_id: str, content: list[Event]) -> list[Event]:
+        return self._whole_block(
+            {"type": "web_search_tool_result", "tool_use_id": tool_use_id, "content": content}
+        )
+
+    def web_fetch_result(self, tool_use_id: str, content: Event) -> list[Event]:
+        return self._whole_block(
+            {"type": "web_fetch_tool_result", "tool_use_id": tool_use_id, "content": content}
+        )
+
     def close_block(self) -> list[Event]:
         if self._kind is None:
             return []
@@ -101,7 +151,7 @@ class MessageStream:
         return [{"type": "content_block_stop", "index": self._index}]
 
     def stop(
-        self, stop_reason: str, usage: dict[str, int], stop_sequence: str | None = None
+        self, stop_reason: str, usage: dict[str, Any], stop_sequence: str | None = None
     ) -> list[Event]:
         self.stopped = True
         events = self.close_block()
@@ -115,8 +165,13 @@ class MessageStream:
         events.append({"type": "message_stop"})
         return events
 
+    def _whole_block(self, block: Event) -> list[Event]:
+        events = self._open(BlockKind.SERVER_TOOL_RESULT, block)
+        events.extend(self.close_block())
+        return events
+
     def _open(self, kind: BlockKind, block: Event, key: object = None) -> list[Event]:
-        if self._kind is kind and kind is not BlockKind.TOOL_USE:
+        if self._kind is kind and kind in _CONTINUED:
             return []
         events = self.close_block()
         self._index += 1

@@ -1,4 +1,5 @@
-"""The client's Messages body -> the body we send to Anthropic: as sent, but for two fixes.
+"""The client's Messages body -> the body we send to Anthropic: as sent, but for four fixes,
+each for a history another provider (or model) wrote, which Anthropic would refuse.
 
 1. `model` becomes the upstream model when routing renamed it (an alias, `anthropic/...`).
 2. Thinking blocks another provider signed are removed. Anthropic verifies every signature it
@@ -10,6 +11,11 @@
    signature (a provider that signs nothing) cannot verify either. We cannot check the
    cryptography, only the provenance: a forged base64 signature still reaches Anthropic,
    which rejects it as it would without us.
+3. Empty and whitespace-only text blocks are removed: Anthropic refuses them ("text content
+   blocks must contain non-whitespace text"), and other providers' answers hold them (the
+   blank text a model writes before a tool call).
+4. Thinking is turned off for this request when the last assistant turn of an unfinished tool
+   loop does not start with a thinking block (see `_disable_thinking_if_unsatisfiable`).
 
 Everything else, known to our models or not (cache_control, betas, metadata), is forwarded
 untouched; when nothing needs fixing, the client's bytes go out exactly as they came in.
@@ -18,6 +24,7 @@ untouched; when nothing needs fixing, the client's bytes go out exactly as they 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -45,26 +52,25 @@ def to_anthropic_body(client_body: bytes, upstream_model: str) -> bytes:
         payload["model"] = upstream_model
         changed = True
     messages = payload.get("messages")
-    if isinstance(messages, list) and _strip_foreign_thinking(payload, messages):
-        changed = True
+    if isinstance(messages, list):
+        changed |= _strip_blocks(messages, _is_foreign_thinking)
+        changed |= _strip_blocks(messages, _is_blank_text)
+        changed |= _disable_thinking_if_unsatisfiable(payload, messages)
     return orjson.dumps(payload) if changed else client_body
 
 
-def _strip_foreign_thinking(payload: dict[str, Any], messages: list[Any]) -> bool:
-    stripped_from_last_assistant = False
+def _strip_blocks(messages: list[Any], unwanted: Callable[[Any], bool]) -> bool:
+    """Remove the unwanted blocks; True when any was. A message left with nothing is kept as
+    it came (Anthropic refuses an empty turn too, and then in its own words)."""
     stripped = False
-    last_assistant = _last_assistant_index(messages)
-    for index, message in enumerate(messages):
+    for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(content, list):
             continue
-        kept = [block for block in content if not _is_foreign_thinking(block)]
-        if len(kept) != len(content):
+        kept = [block for block in content if not unwanted(block)]
+        if kept and len(kept) != len(content):
             message["content"] = kept
             stripped = True
-            stripped_from_last_assistant |= index == last_assistant
-    if stripped_from_last_assistant:
-        _disable_thinking_if_unsatisfiable(payload, messages[last_assistant])
     return stripped
 
 
@@ -76,29 +82,49 @@ def _is_foreign_thinking(block: Any) -> bool:
     )
 
 
-def _last_assistant_index(messages: list[Any]) -> int:
-    for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
+def _is_blank_text(block: Any) -> bool:
+    return (
+        isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+        and not block["text"].strip()
+    )
+
+
+def _last_assistant(messages: list[Any]) -> dict[str, Any] | None:
+    for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "assistant":
-            return index
-    return -1
+            return message
+    return None
 
 
-def _disable_thinking_if_unsatisfiable(payload: dict[str, Any], message: dict[str, Any]) -> None:
-    """Anthropic answers 400 ("a final assistant message must start with a thinking block")
+def _disable_thinking_if_unsatisfiable(payload: dict[str, Any], messages: list[Any]) -> bool:
+    """Anthropic answers 400 ("a final `assistant` message must start with a thinking block")
     when thinking is on and the assistant turn of an unfinished tool loop opens with no
-    thinking block. Once another provider's thinking is stripped from that turn, no valid
-    block can take its place, so thinking is turned off for this one request, which is the
-    remedy Anthropic's own error message names; the next turn thinks again."""
+    thinking block. No valid block can take its place when that turn came from a provider
+    that returns no thinking (OpenAI) or whose thinking was stripped above (Gemini's), so
+    thinking is turned off for this one request, the remedy Anthropic's message names; the
+    next turn thinks again. Context edits that clear thinking go with it: Anthropic refuses
+    them without thinking ("`clear_thinking_20251015` strategy requires `thinking`")."""
     thinking = payload.get("thinking")
     if not isinstance(thinking, dict) or thinking.get("type") == "disabled":
-        return
-    content = message.get("content")
+        return False
+    message = _last_assistant(messages)
+    content = message.get("content") if message is not None else None
     if not isinstance(content, list) or not any(
         isinstance(block, dict) and block.get("type") == "tool_use" for block in content
     ):
-        return
+        return False
     first = content[0] if content else None
     if isinstance(first, dict) and first.get("type") in _THINKING_TYPES:
-        return
+        return False
     del payload["thinking"]
+    management = payload.get("context_management")
+    if isinstance(management, dict) and isinstance(management.get("edits"), list):
+        management["edits"] = [e for e in management["edits"] if not _clears_thinking(e)]
+    return True
+
+
+def _clears_thinking(edit: Any) -> bool:
+    kind = edit.get("type") if isinstance(edit, dict) else None
+    return isinstance(kind, str) and kind.startswith("clear_thinking")

@@ -10,7 +10,9 @@ from ...anthropic.envelope import ClientRequest
 from ...errors import GatewayError, UpstreamError
 from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
 from ..ids import new_message_id
+from ..tool_names import ToolNames
 from .errors import from_gemini_error
+from .grounding import text_sink_for
 from .request import to_gemini_count_tokens_request, to_gemini_request
 from .response import GeminiStreamTranslator
 
@@ -55,7 +57,16 @@ class GeminiProvider(Provider):
         return total
 
     def new_translator(self, context: RequestContext) -> StreamTranslator:
-        return GeminiStreamTranslator(new_message_id(), context.client_model)
+        # Tool names shortened for Gemini are mapped back from the client's own tool list.
+        names = ToolNames(client_body=context.client_body)
+        request = context.client_request.messages() if context.client_request else None
+        return GeminiStreamTranslator(
+            new_message_id(),
+            context.client_model,
+            context.upstream_model,
+            names,
+            answer_text=text_sink_for(request),
+        )
 
     def error_from_response(
         self, status: int, headers: Mapping[str, str], body: bytes

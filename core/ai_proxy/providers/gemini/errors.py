@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import orjson
 
-from ...errors import AuthenticationFailed, GatewayError, UpstreamError, from_upstream_status
+from ...errors import (
+    AuthenticationFailed,
+    GatewayError,
+    UpstreamError,
+    from_upstream_status,
+    prompt_too_long,
+)
 
 
 def from_gemini_error(status: int, body: bytes) -> GatewayError:
@@ -34,8 +41,12 @@ def from_gemini_error_payload(payload: Any, status: int | None) -> GatewayError:
             "gemini rejected the configured API key (providers.gemini.api_key)"
         )
     if code == 400 and "exceeds the maximum number of tokens" in message:
-        # Anthropic's wording, which Claude Code recognises to compact the conversation.
-        return from_upstream_status(code, f"prompt is too long (gemini: {message})", None)
+        # "The input token count (1196265) exceeds the maximum number of tokens allowed
+        # (1048576)." in Anthropic's words, which Claude Code recognises.
+        counts = [int(n) for n in re.findall(r"\((\d+)\)", message)]
+        tokens, maximum = counts if len(counts) == 2 else (None, None)
+        text = prompt_too_long(f"gemini: {message}", tokens, maximum)
+        return from_upstream_status(code, text, None)
     return from_upstream_status(code, f"gemini: {message}", _retry_after(details))
 
 

@@ -8,49 +8,72 @@ from typing import Any
 from ...anthropic.models import (
     Base64Source,
     ContentBlock,
+    ContentSource,
     CountTokensRequest,
     DocumentBlock,
     FileSource,
     ImageBlock,
     MessagesRequest,
     RedactedThinkingBlock,
+    SearchResultBlock,
+    ServerToolUseBlock,
     TextBlock,
     TextSource,
     ThinkingBlock,
     Tool,
     ToolChoice,
+    ToolReferenceBlock,
     ToolResultBlock,
     ToolUseBlock,
     UrlSource,
+    WebFetchToolResultBlock,
+    WebSearchToolResultBlock,
 )
-from ...anthropic.surface import refuse_block
-from ...errors import InvalidRequest
-from .signatures import from_our_signature
+from ...anthropic.surface import check_request_fields, refuse_block, refuse_tool
+from ...errors import EMPTY_MESSAGES, InvalidRequest, orphan_tool_result
+from ..history import history_text
+from ..tool_names import to_upstream_tool_name
+from .capabilities import GeminiModel, capabilities
+from .grounding import is_web_tool, to_gemini_web_tools
+from .signatures import BYPASS_SIGNATURE, from_our_signature
 
 Part = dict[str, Any]
 Content = dict[str, Any]
+Prompt = MessagesRequest | CountTokensRequest
 
 MAX_STOP_SEQUENCES = 5  # Gemini rejects more than five
-# Thinking budgets for Anthropic's `output_config.effort` levels (Gemini caps them per model).
-EFFORT_BUDGETS = {"low": 1024, "medium": 8192, "high": 24576, "max": 32768}
-FLASH_MAX_BUDGET = 24576
-PRO_MAX_BUDGET = 32768
+# Thinking budgets for Anthropic's `output_config.effort` levels, clamped to the model's range;
+# None is the model's own ceiling.
+EFFORT_BUDGETS: dict[str, int | None] = {
+    "low": 1024,
+    "medium": 8192,
+    "high": 24576,
+    "xhigh": 32768,
+    "max": None,
+}
+DYNAMIC_BUDGET = -1  # Gemini decides how long to think
+# Some clients label JPEGs with this non-standard type, which Gemini refuses.
+_MIME_ALIASES = {"image/jpg": "image/jpeg"}
 
 
 def to_gemini_request(request: MessagesRequest, model: str) -> dict[str, Any]:
-    body = to_gemini_prompt(request)
-    body["generationConfig"] = _to_generation_config(request, model)
+    body = to_gemini_prompt(request, model)
+    body["generationConfig"] = _to_generation_config(request, model, bool(body.get("tools")))
     return body
 
 
 def to_gemini_count_tokens_request(request: CountTokensRequest, model: str) -> dict[str, Any]:
     """countTokens counts a whole GenerateContentRequest, so system and tools are included
     (a bare `contents` would leave them out)."""
-    return {"generateContentRequest": {"model": f"models/{model}", **to_gemini_prompt(request)}}
+    return {
+        "generateContentRequest": {"model": f"models/{model}", **to_gemini_prompt(request, model)}
+    }
 
 
-def to_gemini_prompt(request: MessagesRequest | CountTokensRequest) -> dict[str, Any]:
+def to_gemini_prompt(request: Prompt, model: str) -> dict[str, Any]:
     """What the model reads: contents, system instruction, tools and tool config."""
+    check_request_fields(request.extra_fields, "gemini")
+    caps = capabilities(model)
     system_texts = _system_texts(request)
     tool_calls = _tool_calls_by_id(request)
     contents: list[Content] = []
@@ -59,7 +82,7 @@ def to_gemini_prompt(request: MessagesRequest | CountTokensRequest) -> dict[str,
             system_texts.extend(_plain_texts(message.content))
             continue
         role = "model" if message.role == "assistant" else "user"
-        parts = _to_parts(message.content, tool_calls)
+        parts = _to_parts(message.content, tool_calls, model, caps)
         if not parts:
             continue
         if contents and contents[-1]["role"] == role:
@@ -68,33 +91,36 @@ def to_gemini_prompt(request: MessagesRequest | CountTokensRequest) -> dict[str,
         else:
             contents.append({"role": role, "parts": parts})
     if not contents:
-        raise InvalidRequest("messages: all messages are empty; at least one needs content")
+        raise InvalidRequest(EMPTY_MESSAGES)
+    if caps.requires_call_signatures:
+        _sign_current_turn(contents)
 
     body: dict[str, Any] = {"contents": contents}
     if system_texts:
         body["systemInstruction"] = {"parts": [{"text": t} for t in system_texts]}
-    if tools := request.loaded_tools:
-        body["tools"] = [{"functionDeclarations": [_to_function(t) for t in tools]}]
-        if request.tool_choice is not None:
+    if tools := _to_tools(request, model):
+        body["tools"] = tools
+        # Only function calling is configured: Gemini decides itself when to ground.
+        if request.tool_choice is not None and "functionDeclarations" in tools[0]:
             body["toolConfig"] = {"functionCallingConfig": _to_calling_config(request.tool_choice)}
     return body
 
 
-def _system_texts(request: MessagesRequest | CountTokensRequest) -> list[str]:
+def _system_texts(request: Prompt) -> list[str]:
     if request.system is None:
         return []
     if isinstance(request.system, str):
-        return [request.system] if request.system else []
-    return [block.text for block in request.system if block.text]
+        return [request.system] if request.system.strip() else []
+    return [block.text for block in request.system if block.text.strip()]
 
 
 def _plain_texts(content: str | list[ContentBlock]) -> list[str]:
     if isinstance(content, str):
-        return [content] if content else []
-    return [b.text for b in content if isinstance(b, TextBlock) and b.text]
+        return [content] if content.strip() else []
+    return [b.text for b in content if isinstance(b, TextBlock) and b.text.strip()]
 
 
-def _tool_calls_by_id(request: MessagesRequest | CountTokensRequest) -> dict[str, tuple[int, str]]:
+def _tool_calls_by_id(request: Prompt) -> dict[str, tuple[int, str]]:
     """Every tool_use id in the conversation -> (its position in call order, tool name)."""
     calls = (
         block
@@ -107,10 +133,13 @@ def _tool_calls_by_id(request: MessagesRequest | CountTokensRequest) -> dict[str
 
 
 def _to_parts(
-    content: str | list[ContentBlock], tool_calls: dict[str, tuple[int, str]]
+    content: str | list[ContentBlock],
+    tool_calls: dict[str, tuple[int, str]],
+    model: str,
+    caps: GeminiModel,
 ) -> list[Part]:
     if isinstance(content, str):
-        return [{"text": content}] if content else []
+        return [{"text": content}] if content.strip() else []
     parts: list[Part] = []
     responses: list[tuple[int, list[Part]]] = []
     # A thought signature that Gemini attached to a non-thought part rides on an empty
@@ -120,13 +149,14 @@ def _to_parts(
         part: Part | None = None
         match block:
             case TextBlock():
-                part = {"text": block.text} if block.text else None
+                part = {"text": block.text} if block.text.strip() else None
             case ImageBlock() | DocumentBlock():
-                parts.extend(_media_parts(block))
+                parts.extend(_media_parts(block, caps))
             case ThinkingBlock():
-                signature = from_our_signature(block.signature)
+                # Another provider's reasoning, or another Gemini model's: it cannot verify.
+                signature = from_our_signature(block.signature, model)
                 if signature is None:
-                    continue  # another provider's reasoning: Gemini cannot verify it
+                    continue
                 if block.thinking:
                     parts.append(
                         {"text": block.thinking, "thought": True, "thoughtSignature": signature}
@@ -136,9 +166,19 @@ def _to_parts(
             case RedactedThinkingBlock():
                 continue
             case ToolUseBlock():
-                part = {"functionCall": {"name": block.name, "args": block.input}}
+                name = to_upstream_tool_name(block.name)
+                part = {"functionCall": {"name": name, "args": block.input}}
             case ToolResultBlock():
-                responses.append(_function_response_parts(block, tool_calls))
+                responses.append(_function_response_parts(block, tool_calls, caps))
+            case (
+                SearchResultBlock()
+                | ServerToolUseBlock()
+                | WebSearchToolResultBlock()
+                | WebFetchToolResultBlock()
+            ):
+                # What Anthropic's server tools (or the client's RAG) found: never dropped, or
+                # the model answers without what the conversation already learnt.
+                part = {"text": history_text(block)}
             case _:
                 raise refuse_block(block.type, "gemini")
         if part is not None:
@@ -153,19 +193,57 @@ def _to_parts(
     return [part for _, group in responses for part in group] + parts
 
 
-def _media_parts(block: ImageBlock | DocumentBlock) -> list[Part]:
+def _sign_current_turn(contents: list[Content]) -> None:
+    """Gemini 3 refuses a function call of the current turn (the tool loop since the last user
+    message) whose step carries no signature of its own: a history from another provider or
+    model, or a client that dropped thinking blocks. Those get the documented bypass value.
+
+    A user turn holding any function response still belongs to the loop, even when the client
+    added text to it (Claude Code does): the bypass then reaches one step too far back, which
+    Gemini accepts, where stopping one step short would be its 400.
+    """
+    start = 0
+    for index, content in enumerate(contents):
+        if content["role"] == "user" and not any("functionResponse" in p for p in content["parts"]):
+            start = index
+    for content in contents[start:]:
+        if content["role"] != "model":
+            continue
+        # Gemini signs the first function call of each step; the validator checks that one.
+        call = next((p for p in content["parts"] if "functionCall" in p), None)
+        if call is not None and "thoughtSignature" not in call:
+            call["thoughtSignature"] = BYPASS_SIGNATURE
+
+
+def _media_parts(block: ImageBlock | DocumentBlock, caps: GeminiModel) -> list[Part]:
     source = block.source
     match source:
         case Base64Source():
-            return [{"inlineData": {"mimeType": source.media_type, "data": source.data}}]
+            mime = _MIME_ALIASES.get(source.media_type, source.media_type)
+            if isinstance(block, ImageBlock) and mime not in caps.image_types:
+                return [_omitted_image(mime)]
+            return [{"inlineData": {"mimeType": mime, "data": source.data}}]
         case UrlSource():
             default = "image/jpeg" if isinstance(block, ImageBlock) else "application/pdf"
             mime = mimetypes.guess_type(source.url.split("?", 1)[0])[0] or default
+            if isinstance(block, ImageBlock) and mime not in caps.image_types:
+                return [_omitted_image(mime)]
             return [{"fileData": {"mimeType": mime, "fileUri": source.url}}]
         case TextSource():
             title = block.title if isinstance(block, DocumentBlock) else None
             text = f"{title}\n\n{source.data}" if title else source.data
-            return [{"text": text}] if text else []
+            return [{"text": text}] if text.strip() else []
+        case ContentSource():
+            items = source.content
+            if isinstance(items, str):
+                return [{"text": items}] if items.strip() else []
+            parts: list[Part] = []
+            for item in items:
+                if isinstance(item, TextBlock):
+                    parts.extend([{"text": item.text}] if item.text.strip() else [])
+                else:
+                    parts.extend(_media_parts(item, caps))
+            return parts
         case FileSource():
             raise InvalidRequest(
                 f"{block.type} source type 'file' (Anthropic Files API) is not available on "
@@ -177,16 +255,19 @@ def _media_parts(block: ImageBlock | DocumentBlock) -> list[Part]:
             )
 
 
+def _omitted_image(mime: str) -> Part:
+    """Gemini refuses the whole request for one image type it does not read, and a client
+    resends that image with every later turn: a note keeps the conversation usable."""
+    return {"text": f"[image omitted: Gemini does not accept {mime}]"}
+
+
 def _function_response_parts(
-    block: ToolResultBlock, tool_calls: dict[str, tuple[int, str]]
+    block: ToolResultBlock, tool_calls: dict[str, tuple[int, str]], caps: GeminiModel
 ) -> tuple[int, list[Part]]:
     """The call's position in the conversation, and the parts answering it."""
     call = tool_calls.get(block.tool_use_id)
     if call is None:
-        raise InvalidRequest(
-            f"tool_result block references tool_use_id '{block.tool_use_id}', "
-            "but no earlier tool_use block has that id"
-        )
+        raise orphan_tool_result(block.tool_use_id)
     position, name = call
     texts: list[str] = []
     media: list[Part] = []
@@ -194,30 +275,64 @@ def _function_response_parts(
         texts.append(block.content)
     else:
         for item in block.content:
-            if isinstance(item, TextBlock):
-                texts.append(item.text)
-            elif isinstance(item, ImageBlock | DocumentBlock):
-                # Images and documents in a tool result follow it as their own parts.
-                media.extend(_media_parts(item))
-            else:
-                raise refuse_block(item.type, "gemini", "tool_result content")
+            match item:
+                case TextBlock():
+                    texts.append(item.text)
+                case ImageBlock() | DocumentBlock():
+                    # Images and documents in a tool result follow it as their own parts.
+                    media.extend(_media_parts(item, caps))
+                case SearchResultBlock():
+                    texts.append(history_text(item))
+                case ToolReferenceBlock():
+                    # The tool is declared in this request (MessagesRequest.declared_tools),
+                    # under the name Gemini knows it by.
+                    upstream = to_upstream_tool_name(item.tool_name)
+                    texts.append(f"Tool '{upstream}' is now available; call it directly.")
+                case _:
+                    raise refuse_block(item.type, "gemini", "tool_result content")
     key = "error" if block.is_error else "output"
-    response = {"functionResponse": {"name": name, "response": {key: "\n".join(texts)}}}
+    response = {
+        "functionResponse": {
+            "name": to_upstream_tool_name(name),
+            "response": {key: "\n".join(texts)},
+        }
+    }
     return position, [response, *media]
 
 
+def _to_tools(request: Prompt, model: str) -> list[dict[str, Any]]:
+    """Gemini's `tools`: one entry of function declarations, plus what each server tool maps to.
+
+    Anthropic's tool-search tools are not declared: `declared_tools` lists every deferred tool
+    in their place, since Gemini cannot search them.
+    """
+    declarations = []
+    for tool in request.declared_tools:
+        if tool.is_custom:
+            declarations.append(_to_function(tool))
+        elif not (tool.is_tool_search or is_web_tool(tool)):
+            raise refuse_tool(tool.name, tool.type, "gemini")
+    web = to_gemini_web_tools(
+        request.declared_tools, with_functions=bool(declarations), tool_choice=request.tool_choice
+    )
+    return ([{"functionDeclarations": declarations}] if declarations else []) + web
+
+
 def _to_function(tool: Tool) -> dict[str, Any]:
-    if tool.type not in (None, "custom"):
-        raise InvalidRequest(
-            f"tools: '{tool.name}' is an Anthropic server tool (type '{tool.type}') "
-            "that Gemini has no equivalent for"
-        )
-    # `$schema` is metadata, not a constraint; Gemini's schema parser does not take it.
-    schema = {k: v for k, v in tool.input_schema.items() if k != "$schema"}
-    declaration: dict[str, Any] = {"name": tool.name, "parametersJsonSchema": schema}
+    # `strict` needs no translation: Gemini validates every call's arguments against
+    # parametersJsonSchema already, so a strict tool is honoured by construction.
+    declaration: dict[str, Any] = {
+        "name": to_upstream_tool_name(tool.name),
+        "parametersJsonSchema": _without_schema_uri(tool.input_schema),
+    }
     if tool.description:
         declaration["description"] = tool.description
     return declaration
+
+
+def _without_schema_uri(schema: dict[str, Any]) -> dict[str, Any]:
+    # `$schema` is metadata, not a constraint; Gemini's schema parser does not take it.
+    return {k: v for k, v in schema.items() if k != "$schema"}
 
 
 def _to_calling_config(choice: ToolChoice) -> dict[str, Any]:
@@ -231,11 +346,12 @@ def _to_calling_config(choice: ToolChoice) -> dict[str, Any]:
         case "tool":
             if not choice.name:
                 raise InvalidRequest("tool_choice.name: required when tool_choice.type is 'tool'")
-            return {"mode": "ANY", "allowedFunctionNames": [choice.name]}
+            return {"mode": "ANY", "allowedFunctionNames": [to_upstream_tool_name(choice.name)]}
 
 
-def _to_generation_config(request: MessagesRequest, model: str) -> dict[str, Any]:
-    config: dict[str, Any] = {"maxOutputTokens": request.max_tokens}
+def _to_generation_config(request: MessagesRequest, model: str, has_tools: bool) -> dict[str, Any]:
+    caps = capabilities(model)
+    config: dict[str, Any] = {"maxOutputTokens": min(request.max_tokens, caps.max_output_tokens)}
     if request.temperature is not None:
         config["temperature"] = request.temperature
     if request.top_p is not None:
@@ -249,29 +365,44 @@ def _to_generation_config(request: MessagesRequest, model: str) -> dict[str, Any
                 f"got {len(request.stop_sequences)}"
             )
         config["stopSequences"] = request.stop_sequences
-    thinking = _to_thinking_config(request, model)
+    if (schema := request.json_schema) is not None:
+        if has_tools and not caps.json_with_tools:
+            raise InvalidRequest(
+                f"output_config.format: {model} cannot answer in a JSON schema while tools are "
+                "declared (Gemini 3 models can); send the request without tools or use Gemini 3"
+            )
+        # The answer is JSON text, which the client gets as one text block, as from Anthropic.
+        config["responseMimeType"] = "application/json"
+        config["responseJsonSchema"] = _without_schema_uri(schema)
+    thinking = _to_thinking_config(request, caps)
     if thinking is not None:
         config["thinkingConfig"] = thinking
     return config
 
 
-def _to_thinking_config(request: MessagesRequest, model: str) -> dict[str, Any] | None:
+def _to_thinking_config(request: MessagesRequest, caps: GeminiModel) -> dict[str, Any] | None:
+    if not caps.thinks:
+        # The model answers without reasoning, which is what a client asking for thinking on
+        # a model that has none gets anywhere; refusing would break every request it sends.
+        return None
     thinking = request.thinking
-    effort = request.output_config.effort if request.output_config else None
-    max_budget = PRO_MAX_BUDGET if "pro" in model else FLASH_MAX_BUDGET
-    if thinking is None or thinking.type == "adaptive":
-        if effort is not None:
-            return {
-                "thinkingBudget": min(EFFORT_BUDGETS[effort], max_budget),
-                "includeThoughts": True,
-            }
-        if thinking is None:
-            return None
-        return {"thinkingBudget": -1, "includeThoughts": True}  # -1: Gemini's dynamic thinking
-    if thinking.type == "disabled":
+    if thinking is not None and thinking.type == "disabled":
         # Pro models cannot turn thinking off (budget 0 is a 400); they just stop showing it.
-        return {"includeThoughts": False} if "pro" in model else {"thinkingBudget": 0}
-    budget = thinking.budget_tokens
-    if budget is None:
-        raise InvalidRequest("thinking.budget_tokens: required when thinking.type is 'enabled'")
-    return {"thinkingBudget": min(budget, max_budget), "includeThoughts": True}
+        return {"thinkingBudget": 0} if caps.can_disable_thinking else {"includeThoughts": False}
+    if thinking is not None and thinking.type == "enabled":
+        if thinking.budget_tokens is None:
+            raise InvalidRequest("thinking.enabled.budget_tokens: Field required")
+        budget = caps.clamp_budget(thinking.budget_tokens)
+    elif (effort := request.effort) is not None:
+        level = EFFORT_BUDGETS[effort]
+        budget = caps.max_budget if level is None else caps.clamp_budget(level)
+    elif thinking is None:
+        return None  # Gemini's own default
+    else:  # adaptive, between_tools
+        budget = DYNAMIC_BUDGET
+    config: dict[str, Any] = {"thinkingBudget": budget}
+    # Effort alone sets how hard the model thinks, not whether the client sees it; "omitted"
+    # keeps the thoughts hidden while the signatures still come back on the parts they sign.
+    if thinking is not None and thinking.display != "omitted":
+        config["includeThoughts"] = True
+    return config

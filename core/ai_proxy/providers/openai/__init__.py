@@ -8,10 +8,11 @@ import orjson
 
 from ...anthropic.envelope import ClientRequest
 from ...errors import GatewayError
+from ...tokens import count_request_tokens, encoding_for_model, loaded_counter_for
 from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
 from ..ids import new_message_id
-from .errors import from_openai_error
 from ..tool_names import ToolNames
+from .errors import from_openai_error
 from .request import to_openai_request
 from .response import OpenAIStreamTranslator
 
@@ -39,7 +40,17 @@ class OpenAIProvider(Provider):
     def new_translator(self, context: RequestContext) -> StreamTranslator:
         # Tool names shortened for OpenAI are mapped back from the client's own tool list.
         names = ToolNames(client_body=context.client_body)
-        return OpenAIStreamTranslator(new_message_id(), context.client_model, names)
+        client_request = context.client_request
+        model = context.upstream_model
+
+        def count_input() -> int:
+            # OpenAI streams usage only at the end; message_start gets our own count.
+            if client_request is None:
+                return 0
+            counter = loaded_counter_for(encoding_for_model(model))
+            return count_request_tokens(client_request.messages(), model, counter)
+
+        return OpenAIStreamTranslator(new_message_id(), context.client_model, names, count_input)
 
     def error_from_response(
         self, status: int, headers: Mapping[str, str], body: bytes

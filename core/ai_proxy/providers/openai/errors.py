@@ -25,6 +25,7 @@ from ...errors import (
     GatewayError,
     UpstreamError,
     from_upstream_status,
+    prompt_too_long,
 )
 
 QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
@@ -62,7 +63,14 @@ def from_openai_error_payload(
         return BillingError(f"openai: {message}")
     if code == "context_length_exceeded":
         # Claude Code recognises Anthropic's wording and compacts the conversation.
-        return from_upstream_status(status, f"prompt is too long (openai: {message})", None)
+        tokens = re.search(r"resulted in (\d+) tokens", message)
+        maximum = re.search(r"maximum context length is (\d+) tokens", message)
+        text = prompt_too_long(
+            f"openai: {message}",
+            int(tokens[1]) if tokens else None,
+            int(maximum[1]) if maximum else None,
+        )
+        return from_upstream_status(status, text, None)
     return from_upstream_status(status, f"openai: {message}", retry_after)
 
 

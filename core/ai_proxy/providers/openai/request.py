@@ -15,33 +15,39 @@ from ...anthropic.models import (
     ImageBlock,
     MessagesRequest,
     RedactedThinkingBlock,
+    SearchResultBlock,
+    ServerToolUseBlock,
     TextBlock,
     TextSource,
     ThinkingBlock,
     Tool,
     ToolChoice,
+    ToolReferenceBlock,
     ToolResultBlock,
     ToolUseBlock,
     UrlSource,
+    WebFetchToolResultBlock,
+    WebSearchToolResultBlock,
 )
-from ...anthropic.surface import refuse_block
-from ...errors import InvalidRequest
-from .limits import is_reasoning_model, max_output_tokens
+from ...anthropic.surface import check_request_fields, refuse_block, refuse_tool
+from ...errors import EMPTY_MESSAGES, InvalidRequest, orphan_tool_result
+from ..history import history_text
 from ..tool_names import to_upstream_tool_name
 from .call_ids import to_openai_call_id
+from .limits import is_reasoning_model, max_output_tokens
+from .reasoning import to_reasoning_effort
+from .strict import satisfies_strict_rules, to_response_format
 
 Message = dict[str, Any]
 Part = dict[str, Any]
 
 MAX_STOP_SEQUENCES = 4  # OpenAI rejects more than four
-# Anthropic's output_config.effort -> reasoning_effort every reasoning model accepts.
-EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high"}
-# thinking.budget_tokens below these -> "low", "medium"; anything larger -> "high".
-LOW_EFFORT_BUDGET = 4096
-MEDIUM_EFFORT_BUDGET = 16384
+PROVIDER = "openai"
 
 
 def to_openai_request(request: MessagesRequest, model: str) -> dict[str, Any]:
+    # top_k is typed (Gemini takes it), so it is not among the extra fields: checked by name.
+    check_request_fields({**request.extra_fields, "top_k": request.top_k}, PROVIDER)
     reasoning = is_reasoning_model(model)
     body: dict[str, Any] = {"model": model, "messages": _to_messages(request)}
     cap = max_output_tokens(model)
@@ -52,17 +58,21 @@ def to_openai_request(request: MessagesRequest, model: str) -> dict[str, Any]:
         body["stream_options"] = {"include_usage": True}
     if reasoning:
         # Reasoning models answer 400 to any temperature/top_p but the default: drop them.
-        effort = _to_reasoning_effort(request)
+        effort = to_reasoning_effort(request, model)
         if effort is not None:
             body["reasoning_effort"] = effort
     else:
+        # Effort and thinking have no equivalent on a model that does not reason: Anthropic
+        # documents effort as guidance on how much to spend, so it is advisory here.
         if request.temperature is not None:
             body["temperature"] = request.temperature
         if request.top_p is not None:
             body["top_p"] = request.top_p
     if request.stop_sequences:
         body["stop"] = _to_stop(request.stop_sequences, model, reasoning)
-    if tools := request.loaded_tools:
+    if request.json_schema is not None:
+        body["response_format"] = to_response_format(request.json_schema)
+    if tools := request.declared_tools:
         body["tools"] = [_to_function_tool(tool) for tool in tools]
         if request.tool_choice is not None:
             body["tool_choice"] = _to_tool_choice(request.tool_choice)
@@ -93,7 +103,7 @@ def _to_messages(request: MessagesRequest) -> list[Message]:
             case "user":
                 messages.extend(_user_messages(message.content, seen_calls))
     if all(m["role"] == "system" for m in messages):
-        raise InvalidRequest("messages: all messages are empty; at least one needs content")
+        raise InvalidRequest(EMPTY_MESSAGES)
     return messages
 
 
@@ -101,20 +111,20 @@ def _system_texts(request: MessagesRequest) -> list[str]:
     if request.system is None:
         return []
     if isinstance(request.system, str):
-        return [request.system] if request.system else []
-    return [block.text for block in request.system if block.text]
+        return [request.system] if request.system.strip() else []
+    return [block.text for block in request.system if block.text.strip()]
 
 
 def _plain_texts(content: str | list[ContentBlock]) -> list[str]:
     if isinstance(content, str):
-        return [content] if content else []
+        return [content] if content.strip() else []
     texts = []
     for block in content:
         if not isinstance(block, TextBlock):
             raise InvalidRequest(
                 f"a system message can only hold text blocks on OpenAI, not '{block.type}'"
             )
-        if block.text:
+        if block.text.strip():
             texts.append(block.text)
     return texts
 
@@ -131,14 +141,22 @@ def _text_content(texts: list[str]) -> str | list[Part]:
 
 def _assistant_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> list[Message]:
     if isinstance(content, str):
-        return [{"role": "assistant", "content": content}] if content else []
+        return [{"role": "assistant", "content": content}] if content.strip() else []
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     for block in content:
         match block:
             case TextBlock():
-                if block.text:
+                if block.text.strip():
                     texts.append(block.text)
+            case (
+                SearchResultBlock()
+                | ServerToolUseBlock()
+                | WebSearchToolResultBlock()
+                | WebFetchToolResultBlock()
+            ):
+                # An Anthropic server tool's call and results: what the model already did.
+                texts.append(history_text(block))
             case ToolUseBlock():
                 seen_calls.add(block.id)
                 calls.append(
@@ -159,7 +177,7 @@ def _assistant_messages(content: str | list[ContentBlock], seen_calls: set[str])
                     f"an assistant message cannot hold a '{block.type}' block on OpenAI"
                 )
             case _:
-                raise refuse_block(block.type, "openai")
+                raise refuse_block(block.type, PROVIDER)
     if not texts and not calls:
         return []
     message: Message = {"role": "assistant", "content": _text_content(texts) if texts else None}
@@ -170,15 +188,22 @@ def _assistant_messages(content: str | list[ContentBlock], seen_calls: set[str])
 
 def _user_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> list[Message]:
     if isinstance(content, str):
-        return [{"role": "user", "content": content}] if content else []
+        return [{"role": "user", "content": content}] if content.strip() else []
     tool_messages: list[Message] = []
     attachments: list[Part] = []
     parts: list[Part] = []
     for block in content:
         match block:
             case TextBlock():
-                if block.text:
+                if block.text.strip():
                     parts.append({"type": "text", "text": block.text})
+            case (
+                SearchResultBlock()
+                | ServerToolUseBlock()
+                | WebSearchToolResultBlock()
+                | WebFetchToolResultBlock()
+            ):
+                parts.append({"type": "text", "text": history_text(block)})
             case ImageBlock() | DocumentBlock():
                 parts.append(_media_part(block))
             case ToolResultBlock():
@@ -190,7 +215,7 @@ def _user_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> l
             case ToolUseBlock():
                 raise InvalidRequest("a tool_use block belongs in an assistant message")
             case _:
-                raise refuse_block(block.type, "openai")
+                raise refuse_block(block.type, PROVIDER)
     # Tool messages must directly follow the assistant's tool_calls, so the media of tool
     # results (a tool message holds text only) and the user's own content come after them.
     rest = attachments + parts
@@ -204,10 +229,7 @@ def _user_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> l
 def _tool_message(block: ToolResultBlock, seen_calls: set[str]) -> tuple[Message, list[Part]]:
     """The tool message answering a call, and the media it carried for a later user message."""
     if block.tool_use_id not in seen_calls:
-        raise InvalidRequest(
-            f"tool_result block references tool_use_id '{block.tool_use_id}', "
-            "but no earlier tool_use block has that id"
-        )
+        raise orphan_tool_result(block.tool_use_id)
     call_id = to_openai_call_id(block.tool_use_id)
     texts: list[str] = []
     media: list[Part] = []
@@ -217,11 +239,13 @@ def _tool_message(block: ToolResultBlock, seen_calls: set[str]) -> tuple[Message
         for item in block.content:
             if isinstance(item, TextBlock):
                 texts.append(item.text)
+            elif isinstance(item, SearchResultBlock | ToolReferenceBlock):
+                texts.append(history_text(item))
             elif isinstance(item, ImageBlock | DocumentBlock):
                 media.append(_media_part(item))
             else:
-                raise refuse_block(item.type, "openai", "tool_result content")
-    text = "\n".join(t for t in texts if t)
+                raise refuse_block(item.type, PROVIDER, "tool_result content")
+    text = "\n".join(t for t in texts if t.strip())
     if media:
         # Tell the model which call the media in the next user message belong to.
         media.insert(0, {"type": "text", "text": f"Attachments from the result of {call_id}:"})
@@ -288,17 +312,19 @@ def _document_part(block: DocumentBlock) -> Part:
 
 
 def _to_function_tool(tool: Tool) -> dict[str, Any]:
-    if tool.type not in (None, "custom"):
-        raise InvalidRequest(
-            f"tools: '{tool.name}' is an Anthropic server tool (type '{tool.type}') "
-            "that OpenAI has no equivalent for"
-        )
+    if not tool.is_custom:
+        # Web search and fetch included: Chat Completions searches only on its
+        # search-preview models, which take no function tools at all.
+        raise refuse_tool(tool.name, tool.type, PROVIDER)
     function: dict[str, Any] = {
         "name": to_upstream_tool_name(tool.name),
         "parameters": tool.input_schema,
     }
     if tool.description:
         function["description"] = tool.description
+    if tool.strict and satisfies_strict_rules(tool.input_schema):
+        # A schema outside OpenAI's strict rules would be a 400; see strict.py.
+        function["strict"] = True
     return {"type": "function", "function": function}
 
 
@@ -327,20 +353,3 @@ def _to_stop(stop_sequences: list[str], model: str, reasoning: bool) -> list[str
             f"stop_sequences: OpenAI reasoning model '{model}' does not support stop sequences"
         )
     return stop_sequences
-
-
-def _to_reasoning_effort(request: MessagesRequest) -> str | None:
-    effort = request.output_config.effort if request.output_config else None
-    if effort is not None:
-        return EFFORTS[effort]
-    thinking = request.thinking
-    if thinking is None or thinking.type != "enabled":
-        return None  # adaptive or disabled: the model's own default effort
-    budget = thinking.budget_tokens
-    if budget is None:
-        raise InvalidRequest("thinking.budget_tokens: required when thinking.type is 'enabled'")
-    if budget < LOW_EFFORT_BUDGET:
-        return "low"
-    if budget < MEDIUM_EFFORT_BUDGET:
-        return "medium"
-    return "high"

@@ -13,14 +13,21 @@ before starting the next) nothing is held back; a call that really interleaves i
 fragment by fragment, right after the call before it completes or at the end of the stream.
 
 Usage. OpenAI reports usage only in its last chunk (`choices: []`, sent because we ask for
-`stream_options.include_usage`), so a streamed `message_start` carries zeros and the final
-`message_delta` carries every count; the Anthropic SDKs and our own accumulator take the
-message_delta values as final. A non-streaming answer has its usage at once.
+`stream_options.include_usage`), so a streamed `message_start` carries the input tokens we
+counted locally (`input_tokens`, the best-known figure, as Anthropic's own message_start
+does) and the final `message_delta` carries OpenAI's real counts; the Anthropic SDKs and our
+own accumulator take the message_delta values as final. A non-streaming answer has its
+usage at once.
+
+Reasoning. Chat Completions sends no reasoning text, so no thinking block is ever made up:
+a reasoning model that spends all of `max_completion_tokens` thinking (Claude Code's
+`max_tokens: 1` probe) ends with `finish_reason: "length"` and no content, which is a
+`max_tokens` stop with no content blocks, not an error.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +37,11 @@ from ...errors import UpstreamError
 from ...sse import SSEEvent
 from ..base import StreamTranslator
 from ..blocks import BlockKind, Event, MessageStream
-from ..ids import new_tool_use_id
-from .errors import from_openai_error_payload
 from ..tool_names import ToolNames
+from .call_ids import to_anthropic_tool_use_id
+from .errors import from_openai_error_payload
 
 DONE = "[DONE]"
-_ANTHROPIC_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(slots=True)
@@ -58,10 +64,17 @@ _Segment = _ToolCall | _Text
 
 class OpenAIStreamTranslator(StreamTranslator):
     def __init__(
-        self, message_id: str, client_model: str, tool_names: ToolNames | None = None
+        self,
+        message_id: str,
+        client_model: str,
+        tool_names: ToolNames | None = None,
+        count_input: Callable[[], int] | None = None,
     ) -> None:
         self._stream = MessageStream(message_id, client_model)
         self._names = tool_names if tool_names is not None else ToolNames()
+        # Called at most once, and only for a stream: a whole answer has OpenAI's count.
+        self._count_input = count_input
+        self._counted_input: int | None = None
         self._usage: dict[str, Any] = {}
         self._finish_reason: str | None = None
         self._refused = False
@@ -137,7 +150,7 @@ class OpenAIStreamTranslator(StreamTranslator):
             raise UpstreamError(f"openai sent a tool call without an index: {fragment!r:.200}")
         call = self._calls.get(index)
         if call is None:
-            call = _ToolCall(index, _tool_use_id(fragment.get("id")))
+            call = _ToolCall(index, to_anthropic_tool_use_id(fragment.get("id")))
             self._calls[index] = call
             self._queue.append(call)
         function = fragment.get("function") or {}
@@ -232,6 +245,14 @@ class OpenAIStreamTranslator(StreamTranslator):
 
     def _anthropic_usage(self) -> dict[str, int]:
         usage = self._usage
+        if "prompt_tokens" not in usage:
+            # A stream before its last chunk (or one that never sent usage): our own count.
+            return {
+                "input_tokens": self._local_input_count(),
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": _int(usage.get("completion_tokens")),
+            }
         details = usage.get("prompt_tokens_details")
         if not isinstance(details, dict):
             details = {}
@@ -245,6 +266,11 @@ class OpenAIStreamTranslator(StreamTranslator):
             "cache_read_input_tokens": cached,
             "output_tokens": _int(usage.get("completion_tokens")),
         }
+
+    def _local_input_count(self) -> int:
+        if self._counted_input is None:
+            self._counted_input = self._count_input() if self._count_input else 0
+        return self._counted_input
 
 
 def _completion_as_chunk(completion: dict[str, Any]) -> dict[str, Any]:
@@ -272,13 +298,6 @@ def _completion_as_chunk(completion: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"choices": choices, "usage": completion.get("usage")}
-
-
-def _tool_use_id(openai_id: Any) -> str:
-    """OpenAI's call id, kept so the tool_result comes back with the id OpenAI knows."""
-    if isinstance(openai_id, str) and _ANTHROPIC_ID.fullmatch(openai_id):
-        return openai_id
-    return new_tool_use_id()
 
 
 def _is_complete_json(text: str) -> bool:
