@@ -2,22 +2,35 @@
 # ai-proxy container: Cloud Run (cloudbuild.yaml), Kubernetes (deploy/k8s), ECS Fargate.
 #   docker build -t ai-proxy .                      # keys from env / a Kubernetes Secret
 #   docker build --build-arg EXTRAS=gcp -t ai-proxy .   # + Secret Manager (aws, azure alike)
-# Every dependency installs from binary wheels, so neither stage needs a compiler.
+# Every dependency installs from binary wheels, so neither stage needs a compiler, and only from
+# the locks under requirements/ with every hash checked (README, "Supply chain").
+# For a release, pin the base image by digest: `docker buildx imagetools inspect python:3.11-slim`
+# prints it ("Digest:"), then --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:<digest>.
+ARG PYTHON_IMAGE=python:3.11-slim
 
-FROM python:3.11-slim AS build
+FROM ${PYTHON_IMAGE} AS build
 ARG EXTRAS=""
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/ai-proxy
 WORKDIR /src
+COPY requirements requirements
+# The build backend (and a pip) from build.txt, outside the image's venv.
+RUN python -m venv /opt/build-tools \
+    && /opt/build-tools/bin/pip install --require-hashes --only-binary=:all: -r requirements/build.txt
 COPY pyproject.toml README.md ./
 COPY core core
 COPY adapters adapters
-RUN if [ -n "$EXTRAS" ]; then spec=".[$EXTRAS]"; else spec="."; fi \
-    && /opt/ai-proxy/bin/pip install --no-cache-dir --only-binary=:all: --no-binary=ai-proxy "$spec" \
+# One lock per extra, each holding the gateway's pins too (EXTRAS=gcp,tokenizer: gcp.txt + tokenizer.txt).
+RUN set -- -r requirements/gateway.txt \
+    && IFS=, && for extra in $EXTRAS; do set -- "$@" -r "requirements/$extra.txt"; done && unset IFS \
+    && python -m venv /opt/ai-proxy \
+    && /opt/ai-proxy/bin/pip install --require-hashes --only-binary=:all: "$@" \
+    && /opt/build-tools/bin/pip wheel --no-deps --no-build-isolation -w /tmp/wheel . \
+    && /opt/ai-proxy/bin/pip install --no-deps /tmp/wheel/ai_proxy-*.whl \
+    && /opt/ai-proxy/bin/pip check \
     && find /opt/ai-proxy -name __pycache__ -prune -exec rm -rf {} + \
     && /opt/ai-proxy/bin/python -m compileall -q /opt/ai-proxy/lib
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="ai-proxy" \
       org.opencontainers.image.description="Anthropic Messages API gateway for Gemini, OpenAI, Anthropic"
 RUN groupadd --system --gid 10001 ai-proxy \

@@ -1,11 +1,16 @@
-"""Deployment artifacts: each linted by its platform's validator; the Lambda zip proven whole."""
+"""Deployment artifacts: each linted by its platform's validator; the Lambda zip proven whole;
+every artifact's SBOM naming exactly the packages inside it, each from the lock."""
 
 from __future__ import annotations
 
+import email.parser
+import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 import time
 import zipfile
@@ -28,6 +33,7 @@ from .upstream import (
 )
 
 BIN = Path(sys.executable).parent
+BUILD = ROOT / "build"
 K8S = sorted((ROOT / "deploy/k8s").glob("*.yaml"))
 
 
@@ -216,11 +222,16 @@ _IMPORT_AZURE_APP = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
-def test_azure_app_folder_is_self_contained(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def azure_app() -> Path:
     result = run(sys.executable, "scripts/package.py", "azure")
     assert result.returncode == 0, result.stdout + result.stderr
-    app_dir = ROOT / "build/azure"
+    return BUILD / "azure"
+
+
+@pytest.mark.slow
+def test_azure_app_folder_is_self_contained(azure_app: Path, tmp_path: Path) -> None:
+    app_dir = azure_app
     assert {"function_app.py", "host.json", ".python_packages"} <= {
         path.name for path in app_dir.iterdir()
     }
@@ -275,3 +286,121 @@ def test_lambda_streaming_entry_relays_sse_incrementally(
     assert full_text(body) == "".join(TEXT_CHUNKS)
     first_text = next(at for at, chunk in arrivals if b"text_delta" in chunk)
     assert arrivals[-1][0] - first_text >= CHUNK_PAUSE_SECONDS * (len(TEXT_CHUNKS) - 1) * 0.8
+
+
+# SBOMs (README, "Supply chain"): what each artifact holds, read back from the artifact itself.
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distributions(metadata_files: dict[str, bytes]) -> set[tuple[str, str]]:
+    """(name, version) from each */*.dist-info/METADATA: what an importer of the bundle finds."""
+    found = set()
+    for text in metadata_files.values():
+        metadata = email.parser.BytesHeaderParser().parsebytes(text)
+        found.add((normalize(metadata["Name"]), metadata["Version"]))
+    return found
+
+
+def sbom_packages(sbom: Path) -> tuple[set[tuple[str, str]], dict[str, str]]:
+    document = json.loads(sbom.read_text())
+    assert document["bomFormat"] == "CycloneDX" and document["specVersion"] == "1.6"
+    root = document["metadata"]["component"]
+    components = [root, *document["components"]]
+    packages = {(normalize(c["name"]), c["version"]) for c in components}
+    assert len(packages) == len(components), "a package listed twice"
+    digests = {}
+    for component in components:
+        (digest,) = component["hashes"]
+        assert digest["alg"] == "SHA-256"
+        digests[normalize(component["name"])] = digest["content"]
+    return packages, digests
+
+
+def lock_hashes(lock: str) -> dict[tuple[str, str], set[str]]:
+    text = (ROOT / "requirements" / lock).read_text()
+    return {
+        (normalize(name), version): set(re.findall(r"sha256:([0-9a-f]{64})", hashes))
+        for name, version, hashes in re.findall(
+            r"^(\S+?)==(\S+) \\\n((?:    --hash=\S+(?: \\)?\n)+)", text, re.M
+        )
+    }
+
+
+def assert_sbom_matches(sbom: Path, inside: set[tuple[str, str]], lock: str) -> None:
+    packages, digests = sbom_packages(sbom)
+    assert packages == inside
+    locked = lock_hashes(lock)
+    # Everything but the project itself comes from the lock, as the wheel the lock names.
+    assert packages - set(locked) == {("ai-proxy", "0.1.0")}
+    assert set(locked) - packages == set()
+    for name, version in packages - {("ai-proxy", "0.1.0")}:
+        assert digests[name] in locked[name, version], name
+
+
+def assert_checksum(artifact: Path) -> None:
+    line = artifact.with_name(artifact.name.split(".")[0] + ".sha256").read_text()
+    assert line == f"{hashlib.sha256(artifact.read_bytes()).hexdigest()}  {artifact.name}\n"
+
+
+@pytest.mark.slow
+def test_lambda_sbom_lists_exactly_the_zip_contents(lambda_zip: Path) -> None:
+    with zipfile.ZipFile(lambda_zip) as archive:
+        metadata = {
+            name: archive.read(name)
+            for name in archive.namelist()
+            if re.fullmatch(r"[^/]+\.dist-info/METADATA", name)
+        }
+    inside = distributions(metadata)
+    assert any(name == "mangum" for name, _ in inside)
+    assert_sbom_matches(BUILD / "ai-proxy-lambda.cdx.json", inside, "lambda.txt")
+    assert_checksum(lambda_zip)
+
+
+@pytest.mark.slow
+def test_azure_sbom_lists_exactly_the_app_folder_contents(azure_app: Path) -> None:
+    site = azure_app / ".python_packages/lib/site-packages"
+    metadata = {str(path): path.read_bytes() for path in site.glob("*.dist-info/METADATA")}
+    inside = distributions(metadata)
+    assert any(name == "azure-keyvault-secrets" for name, _ in inside)
+    assert_sbom_matches(BUILD / "ai-proxy-azure.cdx.json", inside, "azure.txt")
+    archive = BUILD / "ai-proxy-azure.zip"
+    with zipfile.ZipFile(archive) as bundle:
+        zipped = {
+            name: bundle.read(name)
+            for name in bundle.namelist()
+            if re.fullmatch(r"\.python_packages/lib/site-packages/[^/]+\.dist-info/METADATA", name)
+        }
+    assert distributions(zipped) == inside
+    assert_checksum(archive)
+
+
+@pytest.mark.slow
+def test_cloud_run_context_carries_the_locks_its_sbom_lists() -> None:
+    result = run(sys.executable, "scripts/package.py", "cloudrun")
+    assert result.returncode == 0, result.stdout + result.stderr
+    archive = BUILD / "ai-proxy-cloudrun.tar.gz"
+    with tarfile.open(archive) as context:
+        names = set(context.getnames())
+        locked = context.extractfile("requirements/gcp.txt")
+        assert locked is not None
+        assert locked.read() == (ROOT / "requirements/gcp.txt").read_bytes()
+    assert {"Dockerfile", "requirements/gateway.txt", "requirements/build.txt"} <= names
+    # cloudbuild.yaml builds with EXTRAS=gcp: the image holds gcp.txt and the project.
+    inside = set(lock_hashes("gcp.txt")) | {("ai-proxy", "0.1.0")}
+    assert_sbom_matches(BUILD / "ai-proxy-cloudrun.cdx.json", inside, "gcp.txt")
+    assert_checksum(archive)
+
+
+@pytest.mark.slow
+def test_two_lambda_builds_of_one_commit_are_identical(lambda_zip: Path) -> None:
+    first_sbom = (BUILD / "ai-proxy-lambda.cdx.json").read_bytes()
+    first_zip = hashlib.sha256(lambda_zip.read_bytes()).hexdigest()
+
+    result = run(sys.executable, "scripts/package.py", "lambda")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (BUILD / "ai-proxy-lambda.cdx.json").read_bytes() == first_sbom
+    assert hashlib.sha256(lambda_zip.read_bytes()).hexdigest() == first_zip
