@@ -85,30 +85,28 @@ def main() -> None:
                 print(f"  {label:<40} {micros:8.1f} us")
 
 
-class _FakeContent:
-    def __init__(self, chunks: list[bytes]) -> None:
-        self._chunks = list(chunks)
-
-    async def readany(self) -> bytes:
-        return self._chunks.pop(0) if self._chunks else b""
-
-
 class _FakeResponse:
-    """What the gateway reads of an aiohttp response, served from memory."""
+    """An `ai_proxy.upstream.UpstreamResponse` served from memory."""
 
     def __init__(self, body: bytes, chunks: list[bytes] | None) -> None:
         self.status = 200
         kind = "text/event-stream" if chunks is not None else "application/json"
         self.headers = {"content-type": kind}
         self._body = body
-        self.content = _FakeContent(chunks or [])
+        self._chunks = list(chunks or [])
 
     async def read(self) -> bytes:
         return self._body
 
+    async def read_chunk(self) -> bytes:
+        return self._chunks.pop(0) if self._chunks else b""
+
+    async def close(self) -> None:
+        pass
+
 
 class _FakeClient:
-    """Stands in for UpstreamClient: no socket, so only the gateway's own work is timed."""
+    """An `ai_proxy.upstream.Upstream` with no socket, so only the gateway's own work is timed."""
 
     def __init__(self, name: str, json_body: bytes, events: list[bytes]) -> None:
         self.name = name
@@ -116,17 +114,8 @@ class _FakeClient:
         # As the fake upstream sends them: the first event, then all the others at once.
         self._chunks = [events[0], b"".join(events[1:])]
 
-    def post(self, request: Any) -> Any:
-        import contextlib
-
-        @contextlib.asynccontextmanager
-        async def response() -> Any:
-            yield _FakeResponse(self._json, self._chunks if request.stream else None)
-
-        return response()
-
-    def error_from_exception(self, exc: BaseException) -> Any:
-        raise exc
+    async def post(self, request: Any) -> _FakeResponse:
+        return _FakeResponse(self._json, self._chunks if request.stream else None)
 
     async def close(self) -> None:
         pass
@@ -156,7 +145,7 @@ def gateway_handle_us(provider_name: str, body_name: str, stream: bool, number: 
         upstream = (canned.gemini_json(), canned.gemini_sse_events())
     else:
         upstream = (canned.openai_json(), canned.openai_sse_events())
-    gateway.clients[provider_name] = _FakeClient(provider_name, *upstream)  # type: ignore[assignment]
+    gateway.clients[provider_name] = _FakeClient(provider_name, *upstream)
     request = CoreRequest(
         method="POST",
         path="/v1/messages",

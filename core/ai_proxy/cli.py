@@ -11,8 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .config import CONFIG_PATH_ENV, Config, ConfigError, load_config
-from .logs import configure_logging
+from .config import CONFIG_PATH_ENV, Config, ConfigError
+from .factory import load_configured
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,12 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="override server.workers")
     args = parser.parse_args(argv)
     try:
-        config = load_config(args.config)
+        config = load_configured(args.config)
     except ConfigError as exc:
         print(f"ai-proxy: {exc}", file=sys.stderr)
         return 2
-
-    configure_logging(config.log)
 
     import uvicorn
 

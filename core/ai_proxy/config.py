@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from pydantic import (
@@ -20,13 +20,17 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
+# Re-exported (`as`): the gateway reads the names from here too.
+from .providers.registry import PROVIDER_NAMES as PROVIDER_NAMES
+from .providers.registry import REGISTRY
+
 ENV_PREFIX = "AI_PROXY_"
 CONFIG_PATH_ENV = "AI_PROXY_CONFIG"
-PROVIDER_NAMES = ("gemini", "openai", "anthropic")
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
@@ -99,28 +103,35 @@ class ProviderConfig(_Section):
         return value.strip() or None if value is not None else None
 
 
-class GeminiConfig(ProviderConfig):
-    # We append /v1beta/models/...
-    base_url: str = "https://generativelanguage.googleapis.com"
-
-
-class OpenAIConfig(ProviderConfig):
-    # As the OpenAI SDK takes it: we append /chat/completions.
-    base_url: str = "https://api.openai.com/v1"
-
-
-class AnthropicConfig(ProviderConfig):
-    base_url: str = "https://api.anthropic.com"
-
-
-class ProvidersConfig(_Section):
-    gemini: GeminiConfig = GeminiConfig()
-    openai: OpenAIConfig = OpenAIConfig()
-    anthropic: AnthropicConfig = AnthropicConfig()
-
+class _ProvidersSection(_Section):
     def get(self, name: str) -> ProviderConfig:
         config: ProviderConfig = getattr(self, name)
         return config
+
+    if TYPE_CHECKING:
+        # `providers.<name>` for every registered name (the fields are made below).
+        def __getattr__(self, name: str) -> ProviderConfig: ...
+
+
+def _provider_tables() -> dict[str, Any]:
+    """`providers.<name>` for each registered provider, its base_url defaulting as registered."""
+    tables: dict[str, Any] = {}
+    for registration in REGISTRY:
+        table = create_model(
+            f"{registration.name.capitalize()}Config",
+            __base__=ProviderConfig,
+            base_url=(str, registration.base_url),
+        )
+        tables[registration.name] = (table, table.model_validate({}))
+    return tables
+
+
+if TYPE_CHECKING:
+    ProvidersConfig = _ProvidersSection
+else:
+    ProvidersConfig = create_model(
+        "ProvidersConfig", __base__=_ProvidersSection, **_provider_tables()
+    )
 
 
 class RoutingConfig(_Section):
@@ -248,6 +259,21 @@ class MetricsConfig(_Section):
     max_model_labels: Annotated[int, Field(ge=0, le=1000)] = 50
 
 
+class OtelConfig(_Section):
+    """OpenTelemetry traces (ai_proxy.tracing, extra `ai-proxy[otel]`), exported over OTLP/HTTP.
+
+    Where to and how: the standard OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME,
+    OTEL_BSP_*), read by the OpenTelemetry SDK itself.
+    """
+
+    enabled: bool = False
+    # service.name when OTEL_SERVICE_NAME is not set.
+    service_name: str = "ai-proxy"
+    # Send each upstream attempt's W3C traceparent to the provider.
+    propagate_upstream: bool = True
+
+
 class Config(_Section):
     server: ServerConfig = ServerConfig()
     log: LogConfig = LogConfig()
@@ -258,6 +284,7 @@ class Config(_Section):
     auth: AuthConfig = AuthConfig()
     limits: LimitsConfig = LimitsConfig()
     retries: RetriesConfig = RetriesConfig()
+    otel: OtelConfig = OtelConfig()
 
 
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

@@ -9,6 +9,7 @@
     ├── RequestTooLarge               413   request_too_large      body over the configured limit
     ├── RateLimited                   429   rate_limit_error       upstream 429 (Retry-After kept),
     │                                                              client key over its rate
+    ├── InternalError                 500   api_error              a bug of ours (logged with trace)
     ├── ProviderNotConfigured         500   api_error              provider has no API key
     ├── UpstreamError                 502   api_error              upstream 5xx (500 stays 500),
     │                                                              bad or truncated reply,
@@ -18,9 +19,20 @@
 
 Before the response starts, an error is sent as a JSON body with its status. Once an SSE stream
 has started, the same error becomes an ``event: error`` frame and the stream ends.
-`retryable` tells routing whether the next fallback target may be tried; `transient` whether
-the same target is worth another try after a pause (ai_proxy.retry): set for connection
-failures before a response and for upstream 429, 500, 502, 503, 504 and 529.
+Two flags steer what happens before the response starts:
+
+- `retry_same_target`: the same target is worth another try after a pause (ai_proxy.retry);
+  set for connection failures before a response and for upstream 429, 500, 502, 503, 504, 529.
+- `try_next_target`: the next fallback target may serve instead (ai_proxy.fallback); set for
+  failures of the upstream or of its account, never for the client's own request.
+
+    class default            retry_same_target   try_next_target
+    BillingError                   no                 yes    another account may have credit
+    RateLimited, Overloaded     by status             yes    a client key's own limit: neither
+    ProviderNotConfigured          no                 yes    the next target may have a key
+    UpstreamError, UpstreamTimeout  by status or      yes
+                                transport failure            (ai_proxy.upstream)
+    every other class              no                 no     the client's request is at fault
 """
 
 from __future__ import annotations
@@ -31,8 +43,10 @@ import orjson
 class GatewayError(Exception):
     status: int = 500
     error_type: str = "api_error"
-    retryable: bool = False
-    transient: bool = False
+    # What this class stands for in the OpenAPI description (ai_proxy.openapi).
+    summary: str = ""
+    retry_same_target: bool = False
+    try_next_target: bool = False
 
     def __init__(
         self,
@@ -40,18 +54,18 @@ class GatewayError(Exception):
         *,
         retry_after: str | None = None,
         status: int | None = None,
-        transient: bool | None = None,
-        retryable: bool | None = None,
+        retry_same_target: bool | None = None,
+        try_next_target: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
         if status is not None:
             self.status = status
-        if transient is not None:
-            self.transient = transient
-        if retryable is not None:
-            self.retryable = retryable
+        if retry_same_target is not None:
+            self.retry_same_target = retry_same_target
+        if try_next_target is not None:
+            self.try_next_target = try_next_target
 
     def body(self) -> dict[str, object]:
         return {"type": "error", "error": {"type": self.error_type, "message": self.message}}
@@ -68,64 +82,87 @@ class GatewayError(Exception):
 class InvalidRequest(GatewayError):
     status = 400
     error_type = "invalid_request_error"
+    summary = "Invalid JSON, schema or unsupported feature"
 
 
 class AuthenticationFailed(GatewayError):
     status = 401
     error_type = "authentication_error"
+    summary = "Missing or invalid client key"
 
 
 class BillingError(GatewayError):
-    """The upstream account is out of credit: not worth retrying, but another target may serve."""
+    """The upstream account is out of credit: not worth retrying on the same target, but
+    another target (another account) may serve."""
 
     status = 402
     error_type = "billing_error"
-    retryable = True
+    summary = "The upstream account is out of credit"
+    try_next_target = True
 
 
 class PermissionDenied(GatewayError):
     status = 403
     error_type = "permission_error"
+    summary = "Upstream refused the gateway's provider key"
 
 
 class NotFound(GatewayError):
     status = 404
     error_type = "not_found_error"
+    summary = "Model not routed to any provider"
 
 
 class RequestTooLarge(GatewayError):
     status = 413
     error_type = "request_too_large"
+    summary = "Request body over server.max_body_bytes"
 
 
 class RateLimited(GatewayError):
     status = 429
     error_type = "rate_limit_error"
-    retryable = True
+    summary = "Client key over its rate, or upstream rate limit"
+    try_next_target = True
+
+
+class InternalError(GatewayError):
+    """A bug of ours, not an upstream failure: logged with its trace, the client told no more."""
+
+    status = 500
+    error_type = "api_error"
+    summary = "a bug in the gateway"
+
+    def __init__(self) -> None:
+        super().__init__("internal gateway error")
 
 
 class ProviderNotConfigured(GatewayError):
     status = 500
     error_type = "api_error"
-    retryable = True  # another fallback target may well be configured
+    summary = "a provider without a key"
+    try_next_target = True  # another fallback target may well be configured
 
 
 class UpstreamError(GatewayError):
     status = 502
     error_type = "api_error"
-    retryable = True
+    summary = "Upstream unreachable or answered something unusable"
+    try_next_target = True
 
 
 class UpstreamTimeout(GatewayError):
     status = 504
     error_type = "timeout_error"
-    retryable = True
+    summary = "Upstream timed out"
+    try_next_target = True
 
 
 class Overloaded(GatewayError):
     status = 529
     error_type = "overloaded_error"
-    retryable = True
+    summary = "Upstream overloaded, or limits.max_concurrent_upstream reached"
+    try_next_target = True
 
 
 def prompt_too_long(detail: str, tokens: int | None, maximum: int | None) -> str:
@@ -153,7 +190,7 @@ def orphan_tool_result(tool_use_id: str) -> InvalidRequest:
 
 
 # Upstream answers worth another try of the same target after a pause.
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
+SAME_TARGET_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 
 
 def from_upstream_status(status: int, message: str, retry_after: str | None) -> GatewayError:
@@ -180,5 +217,11 @@ def from_upstream_status(status: int, message: str, retry_after: str | None) -> 
     else:
         # 500 stays 500 (an upstream bug); everything else 5xx is a bad gateway to the client.
         error = UpstreamError(message, status=500 if status == 500 else 502)
-    error.transient = status in TRANSIENT_STATUSES
+    error.retry_same_target = status in SAME_TARGET_RETRY_STATUSES
     return error
+
+
+# The tree drawn above, in its order (a subclass elsewhere, e.g. a provider's, adds no status).
+ERROR_CLASSES: tuple[type[GatewayError], ...] = tuple(
+    cls for cls in GatewayError.__subclasses__() if cls.__module__ == __name__
+)

@@ -26,6 +26,7 @@ import orjson
 
 from .config import Config, LogConfig
 from .observability import REQUEST_ID, RequestRecord
+from .providers.registry import PROVIDER_NAMES
 
 ACCESS_LOGGER = "ai_proxy.access"
 LIFECYCLE_LOGGER = "ai_proxy.lifecycle"
@@ -253,10 +254,7 @@ def log_body(kind: str, body: bytes) -> None:
 
 def log_startup(config: Config, providers: list[str], metrics: str) -> None:
     """The start-up line: what this instance will do, never a key."""
-    upstreams = {
-        name: _origin(config.providers.get(name).base_url)
-        for name in ("gemini", "openai", "anthropic")
-    }
+    upstreams = {name: _origin(config.providers.get(name).base_url) for name in PROVIDER_NAMES}
     aliases = {
         alias: chain if isinstance(chain, list) else [chain]
         for alias, chain in config.routing.aliases.items()

@@ -121,6 +121,9 @@ class PrometheusMetrics:
             "Failed re-reads of the secret source (the last good keys stay in use).",
             ("source",),
         )
+        if config.secrets.source != "env":
+            # At 0 from the start: the first failure is then an increase an alert can see.
+            self.secret_refresh_failures.labels(config.secrets.source)
         self.requests_in_flight = gauge(
             "ai_proxy_requests_in_flight", "Requests being served, streams included."
         )

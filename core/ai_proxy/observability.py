@@ -19,23 +19,19 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+# The label of every value we do not name, and of each path: the route table's.
+from .routes import OTHER as OTHER
+from .routes import route_label as route_label
+
 if TYPE_CHECKING:
     from .config import Config
 
 #: The id of the request this task serves; every log line of the request carries it.
 REQUEST_ID: ContextVar[str | None] = ContextVar("ai_proxy_request_id", default=None)
 
-OTHER = "other"  # a label value that stands for every value we do not name
 NONE = "none"  # the request never got that far (no provider chosen, no model parsed)
 MAX_INCOMING_ID = 128
 
-# Routes by path; anything else is one value, so scanners probing random paths add no series.
-ROUTES = {
-    "/v1/messages": "/v1/messages",
-    "/v1/messages/count_tokens": "/v1/messages/count_tokens",
-    "/v1/models": "/v1/models",
-    "/": "/",
-}
 STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 
@@ -62,24 +58,23 @@ def request_id_from_headers(headers: Mapping[str, str]) -> str:
 
 
 def _trace_id(traceparent: str) -> str | None:
+    parsed = parse_traceparent(traceparent)
+    return None if parsed is None else f"{parsed[0]:032x}"
+
+
+def parse_traceparent(traceparent: str | None) -> tuple[int, int, int] | None:
+    """A W3C `traceparent`'s trace id, parent (span) id and flags; None if unusable."""
     # version "-" trace-id (32 hex) "-" parent-id (16 hex) "-" flags (2 hex)
-    parts = traceparent.strip().split("-")
-    if len(parts) < 4 or len(parts[1]) != 32 or parts[0] == "ff":
+    parts = (traceparent or "").strip().split("-")
+    if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16 or parts[0] == "ff":
         return None
-    trace_id = parts[1].lower()
     try:
-        if int(trace_id, 16) == 0:
-            return None  # all zeros is the spec's "invalid"
+        trace_id, span_id, flags = int(parts[1], 16), int(parts[2], 16), int(parts[3][:2], 16)
     except ValueError:
         return None
-    return trace_id
-
-
-def route_label(path: str) -> str:
-    route = ROUTES.get(path)
-    if route is not None:
-        return route
-    return "/v1/models/{id}" if path.startswith("/v1/models/") else OTHER
+    if trace_id == 0 or span_id == 0:
+        return None  # all zeros is the spec's "invalid"
+    return trace_id, span_id, flags
 
 
 def status_class(status: int) -> str:
@@ -130,6 +125,35 @@ def model_labels(config: Config) -> tuple[BoundedLabels, BoundedLabels]:
 
 
 @dataclass(slots=True)
+class TraceContext:
+    """A traced request's ids, chosen when it starts (ai_proxy.tracing), so that each upstream
+    attempt can be sent the W3C `traceparent` of its own span."""
+
+    trace_id: int
+    span_id: int  # the request's span
+    parent_span_id: int | None  # the caller's span, from its traceparent
+    flags: int  # W3C trace-flags (01: sampled)
+    propagate: bool  # send traceparent upstream
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One upstream exchange: each retry and each fallback target adds one.
+
+    `finished` is set when the attempt failed; the one that served ends with the request
+    (`RequestRecord.upstream_finished`).
+    """
+
+    provider: str
+    model: str
+    started: float
+    span_id: int = 0  # traced only: the parent id upstream was sent
+    finished: float | None = None
+    status: int = 0
+    error_type: str | None = None
+
+
+@dataclass(slots=True)
 class RequestRecord:
     request_id: str
     method: str
@@ -151,6 +175,10 @@ class RequestRecord:
     first_token: float | None = None  # first content delta of a stream
     finished: float | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    stop_reason: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    traceparent: str | None = None  # the caller's W3C header, for a tracing observer
+    trace: TraceContext | None = None  # set by a tracing observer when the request starts
     # Bookkeeping for observers: counted in the in-flight gauges, an SSE body is open,
     # already reported (reporting happens once even when two layers try).
     in_flight: bool = False
@@ -166,6 +194,34 @@ class RequestRecord:
             if isinstance(value, int):
                 self.usage[key] = value
 
+    def begin_attempt(self, provider: str, model: str, headers: dict[str, str]) -> Attempt:
+        """An upstream request is about to go out; when traced, `headers` gets its traceparent."""
+        attempt = Attempt(provider, model, time.perf_counter())
+        trace = self.trace
+        if trace is not None:
+            attempt.span_id = secrets.randbits(64) or 1
+            if trace.propagate:
+                headers["traceparent"] = (
+                    f"00-{trace.trace_id:032x}-{attempt.span_id:016x}-{trace.flags:02x}"
+                )
+        self.attempts.append(attempt)
+        return attempt
+
+    def attempt_failed(self, status: int, error_type: str) -> None:
+        """The attempt under way failed (a retry or the next target may follow)."""
+        if self.attempts and self.attempts[-1].finished is None:
+            attempt = self.attempts[-1]
+            attempt.finished, attempt.status = time.perf_counter(), status
+            attempt.error_type = error_type
+
+    def observe_first_token(self) -> None:
+        """A relayed stream's first content delta (its events are not decoded into ours)."""
+        now = time.perf_counter()
+        if self.first_event is None:
+            self.first_event = now
+        if self.first_token is None:
+            self.first_token = now
+
     def observe_events(self, events: list[dict[str, Any]]) -> None:
         if self.first_event is None:
             self.first_event = time.perf_counter()
@@ -178,6 +234,7 @@ class RequestRecord:
                 self.observe_usage(event["message"]["usage"])
             elif kind == "message_delta":
                 self.observe_usage(event["usage"])
+                self.stop_reason = event["delta"].get("stop_reason") or self.stop_reason
             elif kind == "error":
                 # A relayed upstream error event (pass-through streams), as its own type says.
                 self.error_type = str(event["error"]["type"])

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from .anthropic.models import MessagesRequest
+from .errors import ERROR_CLASSES
 
 REF = "#/components/schemas/{model}"
 
@@ -25,19 +26,7 @@ _ERROR = {
             "type": "object",
             "required": ["type", "message"],
             "properties": {
-                "type": {
-                    "enum": [
-                        "invalid_request_error",
-                        "authentication_error",
-                        "permission_error",
-                        "not_found_error",
-                        "request_too_large",
-                        "rate_limit_error",
-                        "api_error",
-                        "timeout_error",
-                        "overloaded_error",
-                    ]
-                },
+                "type": {"enum": list(dict.fromkeys(c.error_type for c in ERROR_CLASSES))},
                 "message": {"type": "string"},
             },
         },
@@ -59,19 +48,18 @@ _MESSAGE = {
     },
 }
 
-_ERROR_STATUSES = {
-    "400": "Invalid JSON, schema or unsupported feature",
-    "401": "Missing or invalid client key",
-    "403": "Upstream refused the gateway's provider key",
-    "404": "Model not routed to any provider",
-    "405": "Wrong method",
-    "413": "Request body over server.max_body_bytes",
-    "429": "Client key over its rate, or upstream rate limit",
-    "500": "Upstream internal error, or provider without a key",
-    "502": "Upstream unreachable or answered something unusable",
-    "504": "Upstream timed out",
-    "529": "Upstream overloaded, or limits.max_concurrent_upstream reached",
-}
+# Statuses a class answers besides its own: from ai_proxy.routes and from_upstream_status.
+_OTHER_STATUSES = {405: "Wrong method", 500: "Upstream internal error"}
+
+
+def _error_statuses() -> dict[str, str]:
+    """Each status the tree (ai_proxy.errors) answers with, and what it means."""
+    meanings: dict[int, list[str]] = {}
+    for cls in ERROR_CLASSES:
+        meanings.setdefault(cls.status, []).append(cls.summary)
+    for status, meaning in _OTHER_STATUSES.items():
+        meanings.setdefault(status, []).insert(0, meaning)
+    return {str(status): ", or ".join(meanings[status]) for status in sorted(meanings)}
 
 
 @functools.cache
@@ -96,7 +84,7 @@ def openapi_document() -> dict[str, Any]:
             },
         }
     }
-    for status, description in _ERROR_STATUSES.items():
+    for status, description in _error_statuses().items():
         responses[status] = {"description": description, **error_response}
     return {
         "openapi": "3.1.0",

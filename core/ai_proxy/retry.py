@@ -1,6 +1,6 @@
 """When to try the same upstream target again: exponential backoff with full jitter.
 
-Only failures marked `transient` (connection refused or reset before a response, upstream
+Only failures marked `retry_same_target` (connection refused or reset before a response, upstream
 429, 500, 502, 503, 504, 529) are retried, and only before the first byte went to the client;
 the gateway's caller decides the latter. A Retry-After from upstream is honoured when it fits
 under `max_retry_after_seconds` and the time budget; a longer one ends retries of that target
@@ -25,7 +25,7 @@ class RetryPolicy:
     def delay(self, error: GatewayError, retries_done: int, elapsed: float) -> float | None:
         """Seconds to sleep before retrying the same target, or None to stop retrying it."""
         config = self.config
-        if not error.transient or retries_done >= config.max_retries:
+        if not error.retry_same_target or retries_done >= config.max_retries:
             return None
         ceiling = min(config.max_backoff_seconds, config.initial_backoff_seconds * 2**retries_done)
         delay = self._rng.uniform(0.0, ceiling)

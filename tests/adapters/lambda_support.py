@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EVENTS = Path(__file__).parent.parent / "events"
+EVENTS = Path(__file__).parent.parent / "fixtures" / "lambda_events"
 EVENT_FILES = ("apigw_v1_rest.json", "apigw_v2_http.json", "lambda_function_url.json", "alb.json")
 
 

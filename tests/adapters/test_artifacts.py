@@ -54,7 +54,7 @@ def test_sam_template_passes_cfn_lint() -> None:
 
 
 def test_sam_template_grants_only_get_secret_value_on_the_one_secret() -> None:
-    class Loader(yaml.SafeLoader):
+    class Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
         pass
 
     # CloudFormation's short-form tags (!Ref, !Sub, ...) as plain values.

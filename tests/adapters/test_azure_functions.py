@@ -7,21 +7,27 @@ import asyncio
 import importlib.util
 import inspect
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import azure.functions as func
 import fastapi
 import httpx
 import pytest
 from ai_proxy.config import ConfigError, load_config
+from ai_proxy.factory import build_gateway
 from ai_proxy.gateway import Gateway
+from ai_proxy.plain import CoreRequest, CoreResponse
 from ai_proxy.secrets.azure import AzureSecretSource
+from ai_proxy.streams import StreamBody
 from ai_proxy_azure_functions.app import build_function_app
 from azure.core.credentials import AccessToken
+from azure.functions.decorators.http import HttpTrigger
 from azurefunctions.extensions.http.fastapi import WebApp
+from starlette.requests import ClientDisconnect
 
 from tests.fakes.azure_key_vault import TOKEN, FakeKeyVault, serve_tls
 from tests.fakes.server import BackgroundServer
@@ -152,7 +158,7 @@ def keyvault_gateway(vault: Vault, gemini: GeminiStub) -> Gateway:
 
 def user_function(app: func.FunctionApp) -> Callable[..., Any]:
     (function,) = app.get_functions()
-    trigger = function.get_trigger()
+    trigger = cast(HttpTrigger, function.get_trigger())
     assert trigger.route == "{*path}"
     assert trigger.auth_level == func.AuthLevel.ANONYMOUS
     handler: Callable[..., Any] = function.get_user_function()
@@ -248,15 +254,13 @@ def test_streaming_trigger_relays_sse_incrementally(
     assert gemini.keys_seen == [GEMINI_KEY]
 
 
+@pytest.mark.usefixtures("own_logging")
 def test_function_app_file_and_host_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AI_PROXY_PROVIDERS__GEMINI__API_KEY", "from-app-settings")
-    monkeypatch.setenv("AZURE_FUNCTIONS_HTTP_STREAMS", "0")
-    for name, value in AUTH_ENV.items():
-        monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("function_app", ADAPTER / "function_app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_function_app(
+        monkeypatch,
+        AI_PROXY_PROVIDERS__GEMINI__API_KEY="from-app-settings",
+        AZURE_FUNCTIONS_HTTP_STREAMS="0",
+    )
 
     handler = user_function(module.app)
     assert inspect.signature(handler).parameters["req"].annotation is func.HttpRequest
@@ -264,3 +268,97 @@ def test_function_app_file_and_host_json(monkeypatch: pytest.MonkeyPatch) -> Non
     assert host["version"] == "2.0"
     assert host["extensions"]["http"]["routePrefix"] == ""
     assert host["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
+
+
+@pytest.fixture
+def own_logging() -> Iterator[None]:
+    """The entry sets up the process's logging: give the test process its own back after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def load_function_app(monkeypatch: pytest.MonkeyPatch, **settings: str) -> Any:
+    """function_app.py as the worker imports it, with these app settings."""
+    for name, value in {**AUTH_ENV, **settings}.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("function_app", ADAPTER / "function_app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.usefixtures("own_logging")
+def test_function_app_logs_json_lines_with_keys_redacted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Not containing another test's key: the keys a process has held stay redacted for good.
+    key = "kv-reference-value-9f3e2a71"
+    load_function_app(
+        monkeypatch,
+        AI_PROXY_PROVIDERS__GEMINI__API_KEY=key,
+        AZURE_FUNCTIONS_HTTP_STREAMS="0",
+    )
+    logging.getLogger("ai_proxy.test").warning("upstream said: bad key %s", key)
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    starting = next(line for line in lines if line["msg"] == "starting")
+    assert starting["logger"] == "ai_proxy.lifecycle" and starting["providers"] == ["gemini"]
+    warning = next(line for line in lines if line["logger"] == "ai_proxy.test")
+    assert warning["msg"] == "upstream said: bad key [redacted]"
+    assert key not in json.dumps(lines)
+
+
+def test_streaming_trigger_closes_a_body_never_iterated(
+    gemini: GeminiStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client is gone before the head went out: the body still closes (its upstream
+    connection and concurrency slot released) and the request is reported."""
+    environ = {**AUTH_ENV, "AI_PROXY_PROVIDERS__GEMINI__BASE_URL": gemini.base_url}
+    environ["AI_PROXY_PROVIDERS__GEMINI__API_KEY"] = GEMINI_KEY
+    gateway = build_gateway(load_config(environ=environ))
+    handler = user_function(build_function_app(gateway, streaming=True))
+    served: list[CoreResponse] = []
+    closed: list[bool] = []
+    handle = gateway.handle
+
+    async def handle_and_watch(request: CoreRequest) -> CoreResponse:
+        response = await handle(request)
+        assert isinstance(response.body, StreamBody)
+        response.body.on_close(lambda: closed.append(True))
+        served.append(response)
+        return response
+
+    monkeypatch.setattr(gateway, "handle", handle_and_watch)
+    body = messages_body(stream=True)
+    scope = {
+        "type": "http",
+        "asgi": {"spec_version": "2.4"},
+        "method": "POST",
+        "path": "/v1/messages",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in CLIENT_HEADERS.items()],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def gone(message: dict[str, Any]) -> None:
+        raise OSError("client went away")
+
+    async def main() -> None:
+        try:
+            response = await handler(fastapi.Request(scope, receive))
+            with pytest.raises(ClientDisconnect):
+                await response(scope, receive, gone)
+        finally:
+            await gateway.close()
+
+    asyncio.run(main())
+
+    assert closed == [True]
+    (response,) = served
+    assert response.record is not None and response.record.reported

@@ -67,8 +67,6 @@ class ExpectedError:
     error_type: str
     retry_after: str | None = None
     message_contains: str = ""
-    # A translation bug this case is known to hit: the test is then a strict xfail.
-    known_bug: str | None = None
 
 
 @dataclass(frozen=True)

@@ -72,19 +72,19 @@ def _strict(tp: Any) -> Any:
             return _DROPPED  # a union of response models only (ContentBlock)
         if len(members) == 1:
             return members[0]
-        union = Union[tuple(members)]  # noqa: UP007 - built from a runtime tuple
+        union: Any = Union[tuple(members)]  # noqa: UP007 - built from a runtime tuple
         if all(_has_type_tag(member) for member in members):
             return Annotated[union, Field(discriminator="type")]
         return union
     if origin in _LIST_ORIGINS or (
         isinstance(origin, type) and getattr(origin, "__name__", "") == "SequenceNotStr"
     ):
-        return list[_strict(args[0])] if args else list[Any]
+        return list[_strict(args[0])] if args else list[Any]  # type: ignore[misc]
     if origin in (dict, collections.abc.Mapping) or tp is dict:
         key, value = args or (str, Any)
         return dict[_strict(key), _strict(value)]  # type: ignore[misc]
     if isinstance(origin, type) and origin.__name__ == "SequenceNotStr":
-        return list[_strict(args[0])]
+        return list[_strict(args[0])]  # type: ignore[misc]
     raise TypeError(f"anthropic_schema: no strict form for {tp!r}")
 
 
@@ -145,7 +145,7 @@ def _strict_typeddict(cls: type) -> type:
         name: (Required if required[name] else NotRequired)[_strict(hint)]
         for name, hint in hints.items()
     }
-    twin: type = TypedDict(cls.__name__, fields)  # type: ignore[operator]
+    twin: type = TypedDict(cls.__name__, fields)  # type: ignore[misc]
     twin.__pydantic_config__ = _STRICT  # type: ignore[attr-defined]
     return twin
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import httpx
@@ -39,7 +39,7 @@ from tests.sse_grammar import check_stream, parse_frames
 CLAUDE_CODE = Path(__file__).parent.parent / "fixtures" / "claude_code"
 CLIENT_KEY = "aip_test-client-key-that-must-stay-here"
 MODEL = "claude-opus-4-8"
-USER = [{"role": "user", "content": "Say hello"}]
+USER: list[anthropic.types.MessageParam] = [{"role": "user", "content": "Say hello"}]
 
 
 def gateway_config(anthropic_url: str, gemini_url: str, anthropic_key: str) -> Any:
@@ -203,7 +203,7 @@ def test_anthropic_beta_fields_header_and_query_forwarded(
     client.beta.messages.create(
         model=MODEL,
         max_tokens=64,
-        messages=USER,
+        messages=cast(list[anthropic.types.beta.BetaMessageParam], USER),
         betas=["context-management-2025-06-27"],
         context_management={"edits": []},
     )

@@ -21,7 +21,7 @@ from tests.gateway_server import make_config, serve_gateway
 CLIENT_KEY = "aip_count-tokens-client-key"
 # Nothing listens there: an OpenAI count that went upstream would fail the test.
 UNREACHABLE = "http://127.0.0.1:9"
-WEATHER_TOOL: dict[str, Any] = {
+WEATHER_TOOL: anthropic.types.ToolParam = {
     "name": "get_weather",
     "description": "Weather for a city",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},

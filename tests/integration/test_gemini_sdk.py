@@ -106,7 +106,7 @@ def both_ways(
     """Ask once without and once with streaming for the same scripted answer; both must match."""
     request = {"model": "gemini-2.5-flash", "max_tokens": 1024, **request}
     fake.enqueue(reply, reply)
-    whole = client.messages.create(**request)
+    whole: anthropic.types.Message = client.messages.create(**request)
     with client.messages.stream(**request) as stream:
         streamed = stream.get_final_message()
     assert [r.streaming for r in fake.requests[-2:]] == [False, True]
@@ -125,7 +125,7 @@ def _comparable(message: anthropic.types.Message) -> dict[str, Any]:
     return data
 
 
-def hello(text: str = "Hi") -> list[dict[str, Any]]:
+def hello(text: str = "Hi") -> list[anthropic.types.MessageParam]:
     return [{"role": "user", "content": text}]
 
 
@@ -236,7 +236,7 @@ def test_multi_step_tool_use_round_trip(
         ),
         text_answer("There is one file."),
     )
-    messages: list[dict[str, Any]] = hello("What is here?")
+    messages: list[Any] = hello("What is here?")
     request: dict[str, Any] = {
         "model": model,
         "max_tokens": 2048,
@@ -276,7 +276,8 @@ def test_multi_step_tool_use_round_trip(
 
 def _ask(client: anthropic.Anthropic, stream: bool, **request: Any) -> anthropic.types.Message:
     if not stream:
-        return client.messages.create(**request)
+        message: anthropic.types.Message = client.messages.create(**request)
+        return message
     with client.messages.stream(**request) as events:
         return events.get_final_message()
 
@@ -402,7 +403,7 @@ def test_omitted_thinking_still_carries_signatures_through_a_tool_loop(
         "tools": TOOLS,
         "extra_body": {"thinking": {"type": "adaptive", "display": "omitted"}},
     }
-    messages: list[dict[str, Any]] = hello("look around")
+    messages: list[Any] = hello("look around")
     first = _ask(client, stream, messages=messages, **request)
     assert fake.requests[-1].json["generationConfig"]["thinkingConfig"] == {"thinkingBudget": -1}
     thinking, call = first.content
@@ -466,7 +467,7 @@ def test_tool_names_gemini_refuses_round_trip(
         return tool_call_answer(function_call(declared, {"q": "x"}))
 
     fake.enqueue(call_it, text_answer("Found it."))
-    messages: list[dict[str, Any]] = hello("search")
+    messages: list[Any] = hello("search")
     first = _ask(
         client, stream, model="gemini-2.5-flash", max_tokens=512, messages=messages, tools=tools
     )
@@ -603,7 +604,7 @@ def test_a_tool_found_through_tool_search_is_declared_and_called(
         tool_call_answer(function_call(deferred, {"title": "Bug"})),
     )
     request: dict[str, Any] = {"model": "gemini-2.5-flash", "max_tokens": 512, "tools": tools}
-    messages: list[dict[str, Any]] = hello("file a bug")
+    messages: list[Any] = hello("file a bug")
     first = _ask(client, stream, messages=messages, **request)
     declared = [d["name"] for d in fake.requests[-1].json["tools"][0]["functionDeclarations"]]
     assert deferred not in declared

@@ -7,7 +7,7 @@ SDK's own stream accumulator must take every event.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import httpx
@@ -41,7 +41,7 @@ SOURCES = [
 ANSWER = "Claude Code 2.1 is the newest release. It ships a gateway protocol."
 
 
-def ask(text: str) -> list[dict[str, Any]]:
+def ask(text: str) -> list[anthropic.types.MessageParam]:
     return [{"role": "user", "content": text}]
 
 
@@ -52,9 +52,9 @@ def both_ways(
     the events the SDK's stream helper raised."""
     request = {"model": MODEL, "max_tokens": 1024, **request}
     fake.enqueue(reply, reply)
-    whole = client.messages.create(**request)
+    whole: anthropic.types.Message = client.messages.create(**request)
     with client.messages.stream(**request) as stream:
-        seen = [event.type for event in stream]
+        seen: list[str] = [event.type for event in stream]
         streamed = stream.get_final_message()
     assert [r.streaming for r in fake.requests[-2:]] == [False, True]
     assert _comparable(streamed) == _comparable(whole)
@@ -104,7 +104,8 @@ def test_web_search_through_the_sdk(client: anthropic.Anthropic, fake: FakeGemin
     assert first.text + second.text == ANSWER
     assert first.citations is not None and second.citations is not None
     assert all(isinstance(c, CitationsWebSearchResultLocation) for c in second.citations)
-    assert [c.url for c in second.citations] == [url for url, _ in SOURCES]
+    web_citations = cast(list[CitationsWebSearchResultLocation], second.citations)
+    assert [c.url for c in web_citations] == [url for url, _ in SOURCES]
     assert message.stop_reason == "end_turn"
     assert message.usage.server_tool_use is not None
     assert message.usage.server_tool_use.web_search_requests == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, cast
 
 import anthropic
 import httpx
@@ -81,7 +82,7 @@ def test_models_retrieve(client: anthropic.Anthropic) -> None:
     assert gemini.created_at.isoformat().startswith("2025-06-17")
     with pytest.raises(anthropic.NotFoundError) as caught:
         client.models.retrieve("gpt-4o")  # OpenAI has no key: not listed
-    assert caught.value.body["error"]["type"] == "not_found_error"
+    assert cast(dict[str, Any], caught.value.body)["error"]["type"] == "not_found_error"
     with pytest.raises(anthropic.NotFoundError):
         client.models.retrieve("no-such-model")
 

@@ -9,7 +9,7 @@ on efforts, strict schemas and call ids), and every test ends by asserting it re
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import httpx
@@ -19,7 +19,7 @@ from tests.fakes.openai import Answer, FakeOpenAI, ToolCall
 from tests.sse_grammar import check_stream
 from tests.unit import test_openai_http as http_suite
 
-HI = [{"role": "user", "content": "Hello"}]
+HI: list[anthropic.types.MessageParam] = [{"role": "user", "content": "Hello"}]
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 EVENT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -239,7 +239,9 @@ def test_web_server_tools_are_a_400_naming_them(
     client: anthropic.Anthropic, fake: FakeOpenAI, server_tool: dict[str, Any]
 ) -> None:
     with pytest.raises(anthropic.BadRequestError) as caught:
-        client.messages.create(model="gpt-4o", max_tokens=100, messages=HI, tools=[server_tool])
+        client.messages.create(
+            model="gpt-4o", max_tokens=100, messages=HI, tools=[cast(Any, server_tool)]
+        )
     assert caught.value.status_code == 400
     assert server_tool["type"] in caught.value.message and "openai" in caught.value.message
     assert fake.requests == []  # refused before anything went upstream

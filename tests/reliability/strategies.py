@@ -61,7 +61,9 @@ def text_blocks() -> st.SearchStrategy[Json]:
 
 
 def json_values() -> st.SearchStrategy[Any]:
-    scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | text
+    scalars: st.SearchStrategy[Any] = (
+        st.none() | st.booleans() | st.integers(-(10**6), 10**6) | text
+    )
     scalars |= st.floats(allow_nan=False, allow_infinity=False, width=32)
     return st.recursive(
         scalars,
@@ -98,7 +100,7 @@ def conversations(draw: st.DrawFn, provider: Provider, tools: list[str]) -> list
         if draw(st.booleans()):
             blocks.append({"type": "thinking", "thinking": draw(text), "signature": draw(text)})
         blocks.append({"type": "text", "text": draw(non_empty_text)})
-        calls = []
+        calls: list[tuple[str, str]] = []
         if tools:
             for name in draw(st.lists(st.sampled_from(tools), max_size=2)):
                 call_id = f"{draw(ids)}{len(messages)}{len(calls)}"  # unique in the conversation

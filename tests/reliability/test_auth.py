@@ -221,13 +221,13 @@ def test_the_anthropic_sdk_authenticates_with_its_api_key(gemini: FakeGemini) ->
     with client_for(config_for(gemini.base_url, auth=keyed())) as client:
         base_url = str(client.base_url)
         sdk = anthropic.Anthropic(base_url=base_url, api_key=CLIENT_KEY, max_retries=0)
-        message = sdk.messages.create(**body())  # type: ignore[call-overload]
+        message = sdk.messages.create(**body())
         assert message.content
         wrong = anthropic.Anthropic(base_url=base_url, api_key="wrong", max_retries=0)
         with pytest.raises(anthropic.AuthenticationError):
-            wrong.messages.create(**body())  # type: ignore[call-overload]
+            wrong.messages.create(**body())
         token = anthropic.Anthropic(base_url=base_url, auth_token=CLIENT_KEY, max_retries=0)
-        assert token.messages.create(**body()).content  # type: ignore[call-overload]
+        assert token.messages.create(**body()).content
 
 
 def test_only_allow_listed_headers_go_upstream(gemini: FakeGemini) -> None:

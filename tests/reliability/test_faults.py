@@ -224,7 +224,7 @@ def test_the_sdk_sees_each_fault_as_its_own_exception(gemini: FakeGemini) -> Non
     with running(config_for(gemini.base_url, timeouts=SHORT)) as (base_url, _):
         sdk = anthropic.Anthropic(base_url=base_url, api_key="unused", max_retries=0)
         with pytest.raises(anthropic.APIStatusError) as caught:
-            sdk.messages.create(**body())  # type: ignore[call-overload]
+            sdk.messages.create(**body())
     assert caught.value.status_code == 504
 
 

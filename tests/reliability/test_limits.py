@@ -76,7 +76,7 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(gemini: FakeGemini) -> No
 
 def test_rate_limits_are_off_by_default(gemini: FakeGemini) -> None:
     with running(config_for(gemini.base_url, auth=keyed())) as (base_url, gateway):
-        assert gateway.rate_limiter is None
+        assert gateway.admission.rate_limiter is None
         with httpx.Client(base_url=base_url) as client:
             for _ in range(20):
                 response = client.post(

@@ -63,7 +63,7 @@ def test_local_failures_are_not_retried() -> None:
     assert policy.delay(UpstreamTimeout("read timeout"), 0, 0.0) is None
     assert policy.delay(UpstreamError("garbled reply"), 0, 0.0) is None
     assert policy.delay(InvalidRequest("bad"), 0, 0.0) is None
-    assert policy.delay(UpstreamError("reset", transient=True), 0, 0.0) is not None
+    assert policy.delay(UpstreamError("reset", retry_same_target=True), 0, 0.0) is not None
 
 
 def test_attempts_retry_after_and_budget_bound_retries() -> None:

@@ -30,6 +30,7 @@ import aiohttp
 import httpx
 import orjson
 from ai_proxy.streams import StreamBody
+from ai_proxy.upstream import UpstreamClient
 
 from tests.fakes.gemini import (
     Cut,
@@ -258,7 +259,9 @@ def test_soak_with_faults_every_answer_is_well_formed_and_nothing_leaks() -> Non
             elapsed = time.monotonic() - begun
 
             _settle(lambda: gateway.upstream_cap.in_flight == 0)
-            connector = gateway.clients["gemini"]._session.connector  # type: ignore[union-attr]
+            client = gateway.clients["gemini"]
+            assert isinstance(client, UpstreamClient) and client._session is not None
+            connector = client._session.connector
             assert isinstance(connector, aiohttp.TCPConnector)
             _settle(lambda: not connector._acquired)
             fds_running, rss_after = _open_fds(), _rss_mb()

@@ -109,7 +109,7 @@ def test_anthropic_fake_checks_keys_version_and_rules() -> None:
         )  # fmt: skip
         assert missing.status_code == 400
         assert post(fake, {**BASE, "model": "gpt-4o", "messages": USER}).status_code == 404
-        forged = [
+        forged: list[dict[str, Any]] = [
             {"role": "user", "content": "q"},
             {
                 "role": "assistant",

@@ -8,11 +8,12 @@ from typing import Any
 import orjson
 import pytest
 from ai_proxy.anthropic.envelope import ClientRequest
-from ai_proxy.config import AnthropicConfig
+from ai_proxy.config import ProviderConfig
 from ai_proxy.errors import UpstreamError
+from ai_proxy.observability import RequestRecord
 from ai_proxy.providers.anthropic import AnthropicProvider
 from ai_proxy.providers.anthropic.request import is_anthropic_signature, to_anthropic_body
-from ai_proxy.providers.base import RequestContext
+from ai_proxy.providers.base import Reply, RequestContext
 from ai_proxy.providers.gemini.signatures import to_our_signature
 from ai_proxy.sse import SSEDecoder, complete_events_end
 
@@ -198,7 +199,7 @@ def test_anthropic_blank_text_blocks_removed() -> None:
 
 
 def provider() -> AnthropicProvider:
-    return AnthropicProvider(AnthropicConfig(base_url="https://upstream.example"))
+    return AnthropicProvider(ProviderConfig(base_url="https://upstream.example"))
 
 
 def test_anthropic_request_headers_key_and_default_version() -> None:
@@ -258,8 +259,9 @@ def test_anthropic_error_body_and_status_pass_through(
         {"type": "error", "error": {"type": error_type, "message": "m"}, "request_id": "req_x"}
     ).encode()
     error = provider().error_from_response(status, {"retry-after": "7"}, raw)
-    assert (error.status, error.error_type, error.retryable) == (status, error_type, retryable)
-    assert error.transient is retryable  # retried on the same target first
+    assert (error.status, error.error_type) == (status, error_type)
+    assert error.try_next_target is retryable
+    assert error.retry_same_target is retryable  # retried on the same target first
     assert error.json_body() == raw
     assert error.headers() == [(b"retry-after", b"7")]
 
@@ -270,7 +272,7 @@ def test_anthropic_error_that_is_not_anthropics_is_mapped() -> None:
     assert b"upstream connect error" in error.json_body()
 
 
-# --- the observer -----------------------------------------------------------------------------
+# --- the relaying reply ------------------------------------------------------------------------
 
 
 def frames(*events: dict[str, Any]) -> bytes:
@@ -285,51 +287,60 @@ DELTA = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delt
 MESSAGE_DELTA = {"type": "message_delta", "delta": {}, "usage": {"output_tokens": 12}}
 
 
-def observe(raw: bytes) -> tuple[list[dict[str, Any]], Any]:
-    observer = provider().new_translator(context(body()))
-    decoder = SSEDecoder()
-    seen = [e for event in decoder.feed(raw) for e in observer.feed(event)]
-    return seen, observer
+def new_record() -> RequestRecord:
+    return RequestRecord("req_1", "POST", "/v1/messages", 0.0)
 
 
-def test_anthropic_observer_sees_usage_and_first_delta_only() -> None:
-    seen, observer = observe(frames(START, DELTA, DELTA, MESSAGE_DELTA, {"type": "message_stop"}))
-    assert observer.relays_raw
-    assert [e["type"] for e in seen] == ["message_start", "content_block_delta", "message_delta"]
-    assert observer.finish() == []
+def relay(raw: bytes) -> tuple[bytes, Reply, RequestRecord]:
+    """What the client gets of `raw` (one chunk), the reply, and what the record noted."""
+    reply, record = provider().new_reply(context(body(model="claude-x"))), new_record()
+    sent = b"".join(reply.feed(raw, SSEDecoder().feed(raw), record))
+    return sent, reply, record
 
 
-def test_anthropic_observer_error_event_ends_cleanly() -> None:
+def test_anthropic_reply_relays_bytes_and_notes_usage_and_first_token() -> None:
+    raw = frames(START, DELTA, DELTA, MESSAGE_DELTA, {"type": "message_stop"})
+    sent, reply, record = relay(raw)
+    assert sent.partition(b"\n\n")[2] == raw.partition(b"\n\n")[2]  # after message_start
+    assert record.usage == {"input_tokens": 30, "output_tokens": 12}
+    assert record.first_token is not None
+    assert reply.finish(record) == b""
+
+
+def test_anthropic_reply_error_event_ends_cleanly() -> None:
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    seen, observer = observe(frames(START, error))
-    assert seen[-1] == error
-    assert observer.finish() == []
+    _, reply, record = relay(frames(START, error))
+    assert (record.error_type, record.error_message) == ("overloaded_error", "Overloaded")
+    assert reply.finish(record) == b""
 
 
-def test_anthropic_observer_tolerates_unexpected_shapes() -> None:
-    odd = [{"type": "message_start", "message": {}}, {"type": "message_delta", "usage": None}]
-    seen, observer = observe(frames(*odd, {"type": "message_stop"}))
-    assert seen == []
-    assert observer.finish() == []
+def test_anthropic_reply_tolerates_unexpected_shapes() -> None:
+    odd: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {}},
+        {"type": "message_delta", "usage": None},
+    ]
+    _, reply, record = relay(frames(*odd, {"type": "message_stop"}))
+    assert record.usage == {}
+    assert reply.finish(record) == b""
 
 
-def test_anthropic_observer_refuses_a_cut_stream() -> None:
-    _, observer = observe(frames(START, DELTA))
+def test_anthropic_reply_refuses_a_cut_stream() -> None:
+    _, reply, record = relay(frames(START, DELTA))
     with pytest.raises(UpstreamError, match="before message_stop"):
-        observer.finish()
-    _, empty = observe(b"")
+        reply.finish(record)
+    _, empty, record = relay(b"")
     with pytest.raises(UpstreamError, match="empty"):
-        empty.finish()
+        empty.finish(record)
 
 
-def test_anthropic_observer_non_streaming_body_reports_client_model() -> None:
-    observer = provider().new_translator(context(body(model="sonnet")))
+def test_anthropic_reply_non_streaming_body_reports_client_model() -> None:
+    reply, record = provider().new_reply(context(body(model="sonnet"))), new_record()
     upstream = {"type": "message", "model": "claude-sonnet-4-6-20260101", "usage": {"x": 1}}
-    sent, usage = observer.relay_body(json.dumps(upstream).encode())
+    sent = reply.body(json.dumps(upstream).encode(), record)
     assert orjson.loads(sent) == {**upstream, "model": "sonnet"}
-    assert usage == {"x": 1}
+    assert record.usage == {"x": 1}
     same = json.dumps({**upstream, "model": "sonnet"}, indent=2).encode()
-    assert observer.relay_body(same)[0] is same
+    assert reply.body(same, new_record()) is same
 
 
 # --- event boundaries for the raw relay ---------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import orjson
@@ -9,7 +10,7 @@ import pytest
 from ai_proxy import tokens
 from ai_proxy.anthropic.envelope import ClientRequest
 from ai_proxy.anthropic.models import CountTokensRequest
-from ai_proxy.config import GeminiConfig, OpenAIConfig
+from ai_proxy.config import ProviderConfig, ProvidersConfig
 from ai_proxy.errors import UpstreamError
 from ai_proxy.providers.base import RequestContext
 from ai_proxy.providers.gemini import GeminiProvider
@@ -115,7 +116,7 @@ def test_count_tokens_estimate_without_the_tokenizer() -> None:
 def test_count_tokens_falls_back_when_quicktok_is_missing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real_import = tokens.importlib.import_module
+    real_import = importlib.import_module  # the module tokens.py imports from
 
     def no_quicktok(name: str) -> Any:
         if name == "quicktok":
@@ -123,7 +124,7 @@ def test_count_tokens_falls_back_when_quicktok_is_missing(
         return real_import(name)
 
     counter_for.cache_clear()
-    monkeypatch.setattr(tokens.importlib, "import_module", no_quicktok)
+    monkeypatch.setattr(importlib, "import_module", no_quicktok)
     try:
         counter = counter_for("o200k_base")
         assert not counter.exact
@@ -133,7 +134,7 @@ def test_count_tokens_falls_back_when_quicktok_is_missing(
 
 
 def test_count_tokens_openai_counts_locally() -> None:
-    provider = OpenAIProvider(OpenAIConfig())
+    provider = OpenAIProvider(ProvidersConfig().get("openai"))
     context = RequestContext("gpt-4o", "gpt-4o", "req_1")
     client = ClientRequest.from_body(orjson.dumps(request().model_dump(by_alias=True)))
     assert provider.build_count_tokens_request(client, context, "sk") is None
@@ -165,7 +166,7 @@ def test_count_tokens_gemini_request_includes_system_and_tools() -> None:
 
 
 def test_count_tokens_gemini_upstream_call_and_answer() -> None:
-    provider = GeminiProvider(GeminiConfig(base_url="https://g.example"))
+    provider = GeminiProvider(ProviderConfig(base_url="https://g.example"))
     context = RequestContext("flash", "gemini-2.5-flash", "req_1")
     client = ClientRequest.from_body(orjson.dumps(request().model_dump(by_alias=True)))
     built = provider.build_count_tokens_request(client, context, "g-key")
@@ -225,12 +226,12 @@ def test_count_tokens_tool_search_declares_every_deferred_tool() -> None:
 
 
 def message_start_input_tokens() -> int:
-    provider = OpenAIProvider(OpenAIConfig())
+    provider = OpenAIProvider(ProvidersConfig().get("openai"))
     payload = {**request().model_dump(by_alias=True), "max_tokens": 10, "stream": True}
     client = ClientRequest.from_body(orjson.dumps(payload))
     context = RequestContext("gpt-4o", "gpt-4o", "req_1", client_request=client)
     translator = provider.new_translator(context)
-    first = {"object": "chat.completion.chunk", "choices": [], "usage": None}
+    first: dict[str, Any] = {"object": "chat.completion.chunk", "choices": [], "usage": None}
     tokens_: int = translator.feed_payload(first)[0]["message"]["usage"]["input_tokens"]
     return tokens_
 

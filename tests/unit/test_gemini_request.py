@@ -319,11 +319,12 @@ def test_too_many_stop_sequences_is_a_clear_error() -> None:
             {"thinking": {"type": "adaptive", "display": "updates"}},
             {"thinkingBudget": -1, "includeThoughts": True},
         ),
-        # Budgets within the model's range: pro thinks at least 128 tokens.
+        # Anthropic's floor of 1024 (a smaller budget is refused: test_request_rules.py) is
+        # within every model's range.
         (
             "gemini-2.5-flash-lite",
-            {"thinking": {"type": "enabled", "budget_tokens": 0}},
-            {"thinkingBudget": 512, "includeThoughts": True},
+            {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+            {"thinkingBudget": 1024, "includeThoughts": True},
         ),
         ("gemini-3-pro-preview", {"thinking": {"type": "disabled"}}, {"includeThoughts": False}),
     ],

@@ -63,7 +63,7 @@ def test_text_streams_as_deltas_and_matches_non_streaming() -> None:
 
 
 def test_function_calls_become_tool_use_with_full_arguments() -> None:
-    parts = [
+    parts: list[dict[str, Any]] = [
         {
             "functionCall": {"name": "Bash", "args": {"command": "ls /a"}},
             "thoughtSignature": "c2ln",

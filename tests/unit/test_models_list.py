@@ -30,13 +30,12 @@ def test_models_only_providers_with_a_key_are_listed() -> None:
 
 
 def test_models_aliases_first_and_shadowing_a_model_id() -> None:
-    aliases = router(
-        **{
-            "claude-sonnet-4-5-20250929": ["gemini/gemini-2.5-pro", "openai/gpt-4.1"],
-            "fast": "openai/gpt-4.1-mini",
-            "unservable": "anthropic/claude-opus-4-8",
-        }
-    )
+    targets: dict[str, str | list[str]] = {
+        "claude-sonnet-4-5-20250929": ["gemini/gemini-2.5-pro", "openai/gpt-4.1"],
+        "fast": "openai/gpt-4.1-mini",
+        "unservable": "anthropic/claude-opus-4-8",
+    }
+    aliases = router(**targets)
     listed = model_list.entries(aliases, ["gemini", "openai"])
     assert ids(listed)[:2] == ["claude-sonnet-4-5-20250929", "fast"]
     assert "unservable" not in ids(listed)  # no target has a key

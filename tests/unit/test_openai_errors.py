@@ -1,4 +1,4 @@
-"""OpenAI error answers -> the gateway's error tree (status, type, Retry-After, retryable)."""
+"""OpenAI error answers -> the gateway's error tree (status, type, Retry-After, try_next_target)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def error(status: int, body: bytes | str, **headers: str) -> GatewayError:
 
 def test_rate_limit_keeps_retry_after() -> None:
     result = error(429, "error_rate_limit.json", **{"retry-after": "5"})
-    assert isinstance(result, RateLimited) and result.retryable
+    assert isinstance(result, RateLimited) and result.try_next_target
     assert (result.status, result.error_type, result.retry_after) == (429, "rate_limit_error", "5")
     assert "Rate limit reached for gpt-4o" in result.message
     assert (b"retry-after", b"5") in result.headers()
@@ -79,7 +79,7 @@ def test_insufficient_quota_is_a_billing_error_not_a_rate_limit() -> None:
     assert isinstance(result, BillingError) and not isinstance(result, RateLimited)
     assert (result.status, result.error_type) == (402, "billing_error")
     assert result.retry_after is None
-    assert result.retryable  # a fallback target on another account may still serve it
+    assert result.try_next_target  # a fallback target on another account may still serve it
     assert "exceeded your current quota" in result.message
 
 

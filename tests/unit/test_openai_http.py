@@ -9,7 +9,7 @@ asserting that it rejected nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import httpx
@@ -31,7 +31,7 @@ from tests.gateway_server import make_config, serve_gateway
 from tests.sse_grammar import check_stream
 
 MODEL = "gpt-4o"
-HI = [{"role": "user", "content": "Hello"}]
+HI: list[anthropic.types.MessageParam] = [{"role": "user", "content": "Hello"}]
 WEATHER = {
     "name": "get_weather",
     "description": "Current weather",
@@ -72,7 +72,7 @@ def both_ways(
     """Ask once without and once with streaming; the two messages must be the same."""
     fake.enqueue(answer, answer)
     params = {"model": MODEL, "max_tokens": 1000, "messages": HI, **params}
-    whole = client.messages.create(**params)
+    whole: anthropic.types.Message = client.messages.create(**params)
     with client.messages.stream(**params) as stream:
         streamed = stream.get_final_message()
     assert [r.body.get("stream") for r in fake.requests[-2:]] == [None, True]
@@ -83,7 +83,8 @@ def both_ways(
 def test_text(client: anthropic.Anthropic, fake: FakeOpenAI) -> None:
     answer = Answer(content=["Hel", "lo", " there"], prompt_tokens=1200, cached_tokens=1024)
     message = both_ways(client, fake, answer, system="Be kind.")
-    assert [(b.type, b.text) for b in message.content] == [("text", "Hello there")]
+    texts = cast(list[anthropic.types.TextBlock], message.content)
+    assert [(b.type, b.text) for b in texts] == [("text", "Hello there")]
     assert message.stop_reason == "end_turn" and message.model == MODEL
     assert (message.usage.input_tokens, message.usage.cache_read_input_tokens) == (176, 1024)
     assert message.usage.output_tokens == 7
@@ -119,7 +120,7 @@ def test_parallel_tool_calls_split_mid_json_and_the_round_trip(
     assert fake.requests[-1].body["tools"][1]["function"]["name"] == short
 
     # The client answers both calls; OpenAI must get them back as tool messages, in order.
-    first, second = message.content[1], message.content[2]
+    first, second = cast(list[anthropic.types.ToolUseBlock], message.content[1:3])
     follow_up = [
         *HI,
         {"role": "assistant", "content": [b.model_dump() for b in message.content]},
@@ -134,7 +135,7 @@ def test_parallel_tool_calls_split_mid_json_and_the_round_trip(
     final = both_ways(
         client, fake, Answer(content=["It is 22°C."]), tools=tools, messages=follow_up
     )
-    assert final.content[0].text == "It is 22°C."
+    assert cast(anthropic.types.TextBlock, final.content[0]).text == "It is 22°C."
     sent = fake.requests[-1].body["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "tool", "tool"]
     assert sent[1]["tool_calls"][1]["function"]["name"] == short
@@ -167,7 +168,8 @@ def test_interleaved_tool_call_fragments(client: anthropic.Anthropic, fake: Fake
         finish_reason="tool_calls",
     )
     message = both_ways(client, fake, answer, tools=[WEATHER])
-    assert [(b.id, b.input) for b in message.content] == [
+    calls = cast(list[anthropic.types.ToolUseBlock], message.content)
+    assert [(b.id, b.input) for b in calls] == [
         ("toolu_oai_call_0", {"city": "Oslo"}),
         ("toolu_oai_call_1", {"city": "Rome"}),
     ]

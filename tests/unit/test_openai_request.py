@@ -50,7 +50,9 @@ def tool(name: str = "get_weather") -> dict[str, Any]:
     }
 
 
-def call_and_result(result: Any, *, call_id: str = "toolu_01", name: str = "get_weather") -> list:
+def call_and_result(
+    result: Any, *, call_id: str = "toolu_01", name: str = "get_weather"
+) -> list[dict[str, Any]]:
     return [
         {"role": "user", "content": "weather?"},
         {

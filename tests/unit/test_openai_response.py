@@ -59,7 +59,9 @@ def usage_chunk(prompt: int = 20, completion: int = 9, cached: int = 0) -> dict[
     return {"object": "chat.completion.chunk", "choices": [], "usage": usage}
 
 
-def call(index: int, fragment: str, *, name: str | None = None, id: str | None = None) -> dict:
+def call(
+    index: int, fragment: str, *, name: str | None = None, id: str | None = None
+) -> dict[str, Any]:
     function: dict[str, Any] = {"arguments": fragment}
     if name is not None:
         function["name"] = name

@@ -1,21 +1,23 @@
-"""The one stream loop, driven by a real aiohttp StreamReader fed by hand: what arrives before
-a broken connection is relayed, and no ping goes out before the stream's first event."""
+"""The one stream loop, driven by a real aiohttp StreamReader fed by hand (behind our own
+`AiohttpResponse`): what arrives before a broken connection is relayed, and no ping goes out
+before the stream's first event."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import cast
 
 import aiohttp
 import pytest
 from ai_proxy.config import ProviderConfig
+from ai_proxy.errors import UpstreamError
 from ai_proxy.observability import RequestRecord
-from ai_proxy.providers.anthropic.stream import AnthropicStreamObserver
-from ai_proxy.relay import read_chunk, relay_stream
+from ai_proxy.providers.anthropic.stream import RelayingReply
+from ai_proxy.relay import relay_stream
 from ai_proxy.sse import PING
-from ai_proxy.upstream import UpstreamClient
+from ai_proxy.upstream import AiohttpResponse, UpstreamClient
 from aiohttp.base_protocol import BaseProtocol
 
 from tests.sse_grammar import parse_frames
@@ -32,9 +34,18 @@ BLOCK = (
 CUT = aiohttp.ClientPayloadError("Response payload is not completed")
 
 
-@dataclass
-class _Response:
-    content: aiohttp.StreamReader
+class _ClientResponse:
+    """The little of aiohttp.ClientResponse that AiohttpResponse reads, around a real reader."""
+
+    def __init__(self, content: aiohttp.StreamReader) -> None:
+        self.content = content
+        self.status = 200
+        self.headers: Mapping[str, str] = {"content-type": "text/event-stream"}
+
+
+def response(content: aiohttp.StreamReader) -> AiohttpResponse:
+    client = UpstreamClient("anthropic", ProviderConfig(base_url="http://127.0.0.1:9"))
+    return AiohttpResponse(cast(aiohttp.ClientResponse, _ClientResponse(content)), client)
 
 
 def reader() -> aiohttp.StreamReader:
@@ -49,18 +60,12 @@ async def relay(
 ) -> bytes:
     """Every byte the client gets; `pinged` is set when a ping goes out."""
     record = RequestRecord("req_1", "POST", "/v1/messages", time.perf_counter())
-    client = UpstreamClient("anthropic", ProviderConfig(base_url="http://127.0.0.1:9"))
 
     async def on_done() -> None:
         pass
 
     frames = relay_stream(
-        cast(Any, _Response(content)),
-        client,
-        AnthropicStreamObserver("claude-x"),
-        record,
-        ping_interval,
-        on_done,
+        "anthropic", response(content), RelayingReply("claude-x"), record, ping_interval, on_done
     )
     received = b""
     async for frame in frames:
@@ -74,9 +79,10 @@ async def test_bytes_read_before_a_broken_connection_come_first() -> None:
     content = reader()
     content.feed_data(START)
     content.set_exception(CUT)
-    assert await read_chunk(content) == START
-    with pytest.raises(aiohttp.ClientPayloadError):
-        await read_chunk(content)
+    upstream = response(content)
+    assert await upstream.read_chunk() == START
+    with pytest.raises(UpstreamError, match="closed the connection before finishing"):
+        await upstream.read_chunk()
 
 
 async def test_events_that_arrived_before_the_cut_are_relayed() -> None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from typing import Any
 
 import orjson
 from ai_proxy.config import Config
@@ -31,28 +28,28 @@ class _Response:
     def __init__(self) -> None:
         self.status = 200
         self.headers = {"content-type": "application/json"}
+        self.released = False
 
     async def read(self) -> bytes:
         return GEMINI_ANSWER
 
+    async def read_chunk(self) -> bytes:
+        raise AssertionError("a JSON answer is read whole")
+
+    async def close(self) -> None:
+        self.released = True
+
 
 class _RecordingClient:
-    """Stands in for UpstreamClient and remembers whether the response was released."""
+    """Stands in for UpstreamClient (ai_proxy.upstream.Upstream); keeps the response it gave."""
 
     name = "gemini"
 
     def __init__(self) -> None:
-        self.released = False
+        self.response = _Response()
 
-    @contextlib.asynccontextmanager
-    async def post(self, request: UpstreamRequest) -> AsyncIterator[_Response]:
-        try:
-            yield _Response()
-        finally:
-            self.released = True
-
-    def error_from_exception(self, exc: BaseException) -> Any:
-        raise AssertionError(f"unexpected transport failure: {exc!r}")
+    async def post(self, request: UpstreamRequest) -> _Response:
+        return self.response
 
     async def close(self) -> None:
         pass
@@ -70,7 +67,7 @@ async def test_a_json_answer_releases_the_upstream_response_before_returning() -
     )
     gateway = Gateway(config)
     client = _RecordingClient()
-    gateway.clients["gemini"] = client  # type: ignore[assignment]
+    gateway.clients["gemini"] = client
     body = orjson.dumps(
         {
             "model": "gemini-2.5-flash",
@@ -82,7 +79,7 @@ async def test_a_json_answer_releases_the_upstream_response_before_returning() -
         CoreRequest("POST", "/v1/messages", {"content-type": "application/json"}, body)
     )
     assert response.status == 200, response.body
-    assert client.released  # at once: no event-loop turn, no collection in between
+    assert client.response.released  # at once: no event-loop turn, no collection in between
     await gateway.close()
 
 

@@ -9,14 +9,28 @@ list of every name and what each provider does with it). The Anthropic pass-thro
 builds this model at all: it forwards the client's own bytes (`envelope.py`).
 
 The shape of what *is* typed is checked strictly: `"max_tokens": "100"` is a 400, as it is at
-Anthropic.
+Anthropic. So are the rules Anthropic enforces whatever the model (a budget with manual
+thinking, a named tool choice, results after their calls, text-only system messages): they are
+checked here, once, so every translating provider gives the same 400 in the same words. They
+raise InvalidRequest itself, which pydantic lets through, so the client reads Anthropic's words
+without a field path put in front of them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
+
+from ..errors import InvalidRequest, orphan_tool_result
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 
@@ -225,6 +239,13 @@ class Message(_Model):
     role: Literal["user", "assistant", "system"]
     content: str | list[ContentBlock]
 
+    @property
+    def texts(self) -> list[str]:
+        """The texts of its text blocks, blank ones left out: all a system message holds."""
+        if isinstance(self.content, str):
+            return [self.content] if self.content.strip() else []
+        return [b.text for b in self.content if isinstance(b, TextBlock) and b.text.strip()]
+
 
 class Tool(_Model):
     """A client tool (`type` absent or "custom") or a server tool (`web_search_20250305`, ...).
@@ -256,6 +277,15 @@ class ToolChoice(_Model):
     name: str | None = None
     disable_parallel_tool_use: bool = False
 
+    @model_validator(mode="after")
+    def _names_a_tool(self) -> Self:
+        if self.type == "tool" and not self.name:
+            raise InvalidRequest("tool_choice.name: required when tool_choice.type is 'tool'")
+        return self
+
+
+MIN_THINKING_BUDGET = 1024  # Anthropic's floor for manual thinking
+
 
 class ThinkingConfig(_Model):
     type: Literal["enabled", "disabled", "adaptive", "between_tools"]
@@ -263,6 +293,21 @@ class ThinkingConfig(_Model):
     # "summarized" (default), "omitted" (thinking blocks keep only their signature), and
     # values newer than this gateway (Claude Code sends "updates"): all shown as summarized.
     display: str | None = None
+
+    @model_validator(mode="after")
+    def _budgeted(self) -> Self:
+        # Anthropic's other rule, budget below max_tokens, does not hold with interleaved
+        # thinking (a beta header the body cannot show): a larger budget stays a client's call.
+        if self.type != "enabled":
+            return self
+        if self.budget_tokens is None:
+            raise InvalidRequest("thinking.enabled.budget_tokens: Field required")
+        if self.budget_tokens < MIN_THINKING_BUDGET:
+            raise InvalidRequest(
+                "thinking.enabled.budget_tokens: Input should be greater than or equal to "
+                f"{MIN_THINKING_BUDGET}"
+            )
+        return self
 
 
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
@@ -294,6 +339,24 @@ class _Prompt(_Model):
     output_config: OutputConfig | None = None
     # The structured-outputs beta's spelling of output_config.format.
     output_format: JsonOutputFormat | None = None
+
+    @model_validator(mode="after")
+    def _follows_the_api_rules(self) -> Self:
+        choice = self.tool_choice
+        named = choice.name if choice is not None and choice.type == "tool" else None
+        if named is not None and named not in {tool.name for tool in self.tools or ()}:
+            raise InvalidRequest(f"tool_choice.name: tool '{named}' is not among tools")
+        _check_messages(self.messages)
+        return self
+
+    @property
+    def system_texts(self) -> list[str]:
+        """The system prompt's texts, blank ones left out."""
+        if self.system is None:
+            return []
+        if isinstance(self.system, str):
+            return [self.system] if self.system.strip() else []
+        return [block.text for block in self.system if block.text.strip()]
 
     @property
     def referenced_tools(self) -> frozenset[str]:
@@ -346,6 +409,32 @@ class _Prompt(_Model):
     def extra_fields(self) -> dict[str, Any]:
         """Top-level fields this model does not type, as the client sent them."""
         return self.model_extra or {}
+
+
+def _check_messages(messages: list[Message]) -> None:
+    """Results follow their calls; a system message holds text only (Anthropic types it as text
+    blocks), so no provider drops an image there while another refuses it."""
+    calls: set[str] = set()
+    for index, message in enumerate(messages):
+        content = message.content
+        if isinstance(content, str):
+            continue
+        if message.role == "system":
+            _check_system_message(index, content)
+        for block in content:
+            if type(block) is ToolUseBlock:
+                calls.add(block.id)
+            elif type(block) is ToolResultBlock and block.tool_use_id not in calls:
+                raise orphan_tool_result(block.tool_use_id)
+
+
+def _check_system_message(index: int, content: list[ContentBlock]) -> None:
+    for position, block in enumerate(content):
+        if not isinstance(block, TextBlock):
+            raise InvalidRequest(
+                f"messages.{index}.content.{position}.type: Input should be 'text' "
+                f"(a system message holds text blocks only, not '{block.type}')"
+            )
 
 
 class MessagesRequest(_Prompt):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import gc
 
-from ..config import Config, load_config
-from ..gateway import Gateway
-from ..logs import configure_logging
+from ..config import Config
+from ..factory import build_gateway
 from .asgi import GatewayApp
 
 # Young objects are collected every GC_THRESHOLD allocations rather than CPython's 700: a request
@@ -22,10 +21,7 @@ def create_app(config: Config | None = None) -> GatewayApp:
     `ai-proxy --workers N`, a cloud adapter), so it also sets up logging (`log.*`); a caller
     passing a config (tests, `ai-proxy` itself) owns logging.
     """
-    if config is None:
-        config = load_config()
-        configure_logging(config.log)
-    return GatewayApp(Gateway(config))
+    return GatewayApp(build_gateway(config))
 
 
 def create_serving_app() -> GatewayApp:

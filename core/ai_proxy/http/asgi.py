@@ -13,10 +13,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
+from .. import routes
 from ..config import ConfigError
-from ..errors import AuthenticationFailed, GatewayError, RequestTooLarge, UpstreamError
-from ..gateway import INTERNAL_PATHS, PUBLIC_PATHS, CoreRequest, CoreResponse, Gateway
+from ..errors import AuthenticationFailed, GatewayError, InternalError, RequestTooLarge
+from ..gateway import Gateway
 from ..observability import RequestRecord, new_request_id, request_id_from_headers
+from ..plain import CoreRequest, CoreResponse
 from ..shutdown import DrainOnSigterm
 
 Scope = MutableMapping[str, Any]
@@ -67,25 +69,16 @@ class GatewayApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    def _refused(self, path: str, headers: dict[str, str]) -> bool:
-        """Checked before the body is read; Gateway.handle checks again and answers the 401."""
-        gateway = self.gateway
-        if gateway.auth.disabled or path in PUBLIC_PATHS or path in INTERNAL_PATHS:
-            return False
-        try:
-            gateway.auth.authenticate(headers)
-        except AuthenticationFailed:
-            return True
-        return False
-
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope["headers"]
         }
         started = time.perf_counter()
+        # Before the body is read; the gateway uses this verdict (and answers the 401).
+        admission = self.gateway.admission.check_key(routes.find(scope["path"]), headers)
         try:
-            if self._refused(scope["path"], headers):
+            if isinstance(admission, AuthenticationFailed):
                 body = b""  # handle() answers 401: a stranger cannot make us buffer a body
             else:
                 body = await _read_body(receive, headers, self.gateway.config.server.max_body_bytes)
@@ -104,6 +97,7 @@ class GatewayApp:
             headers=headers,
             body=body,
             query=scope.get("query_string", b"").decode("latin-1"),
+            admission=admission,
         )
         try:
             response = await self.gateway.handle(request)
@@ -111,8 +105,7 @@ class GatewayApp:
             # A bug, not an upstream failure: log it with the trace, tell the client nothing more.
             log.exception("unhandled error serving %s %s", request.method, request.path)
             record = RequestRecord(new_request_id(), request.method, request.path, started)
-            internal = UpstreamError("internal gateway error", status=500)
-            response = self.gateway.error_response(internal, record)
+            response = self.gateway.error_response(InternalError(), record)
             self.gateway.finish(record)
         if isinstance(response.body, bytes):
             await _send_response(send, response, scope)

@@ -1,24 +1,31 @@
-"""What every provider implements: build the upstream request, translate what comes back.
+"""What every provider implements: build the upstream request, say how its answer comes back.
 
 Providers are pure translation: no sockets, no awaits. The gateway owns all I/O, so a
-provider is tested with plain values and every provider streams through the same loop.
+provider is tested with plain values and every provider streams through the same loop
+(ai_proxy.relay), which hands each chunk to the provider's `Reply`: a `TranslatingReply` over
+the provider's `StreamTranslator` for most, a relaying one for the Anthropic pass-through.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from ..anthropic.accumulate import accumulate
 from ..anthropic.envelope import ClientRequest
 from ..config import ProviderConfig
 from ..errors import GatewayError, UpstreamError, from_upstream_status
-from ..sse import SSEEvent
+from ..observability import RequestRecord
+from ..sse import SSEEvent, encode_events
 from ..tokens import count_request_tokens
 from .blocks import Event
+
+log = logging.getLogger("ai_proxy.relay")
 
 
 @dataclass(slots=True)
@@ -45,13 +52,7 @@ class RequestContext:
 
 
 class StreamTranslator(ABC):
-    """Sans-IO: upstream events in, Anthropic events out.
-
-    A pass-through translator sets `relays_raw`: the gateway then relays upstream's bytes
-    unchanged, and `feed` only returns the events worth observing (usage, errors).
-    """
-
-    relays_raw: bool = False
+    """Sans-IO: upstream events in, Anthropic events out."""
 
     @abstractmethod
     def feed_payload(self, payload: Any) -> list[Event]:
@@ -62,21 +63,7 @@ class StreamTranslator(ABC):
         """Upstream ended. Close the message, or raise if it ended before it should have."""
 
     def feed(self, event: SSEEvent) -> list[Event]:
-        try:
-            payload = orjson.loads(event.data)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(
-                f"upstream sent a stream event that is not JSON: {event.data[:200]!r}"
-            ) from None
-        return self.feed_payload(payload)
-
-    def relay_frames(self, frames: bytes) -> bytes:
-        """Pass-through only: whole upstream SSE events about to go to the client."""
-        return frames
-
-    def relay_body(self, body: bytes) -> tuple[bytes, dict[str, Any]]:
-        """Pass-through only: the non-streaming body as the client gets it, and its usage."""
-        raise NotImplementedError(f"{type(self).__name__} does not relay raw bodies")
+        return self.feed_payload(event_payload(event))
 
     def translate_body(self, body: bytes) -> list[Event]:
         """The non-streaming path: the whole upstream body, then the end."""
@@ -85,6 +72,71 @@ class StreamTranslator(ABC):
         except orjson.JSONDecodeError:
             raise UpstreamError(f"upstream answered with invalid JSON: {body[:200]!r}") from None
         return self.feed_payload(payload) + self.finish()
+
+
+class Reply(ABC):
+    """How upstream's answer becomes the client's, for one request. Sans-IO: the loop in
+    ai_proxy.relay reads and writes; a reply turns bytes into bytes and notes on the request's
+    record what went by (usage, the first token, an upstream error event)."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def feed(self, chunk: bytes, events: list[SSEEvent], record: RequestRecord) -> Iterator[bytes]:
+        """Frames for the client from one chunk of upstream's stream (`events`: the SSE events
+        it completed). A failure raised after a frame was yielded ends the stream after it:
+        content the client is owed goes out before the error."""
+
+    @abstractmethod
+    def finish(self, record: RequestRecord) -> bytes:
+        """Upstream's stream ended: the last frames, or raise if it ended too soon."""
+
+    @abstractmethod
+    def body(self, body: bytes, record: RequestRecord) -> bytes:
+        """The non-streaming path: upstream's whole body -> the client's JSON body."""
+
+
+class TranslatingReply(Reply):
+    """Upstream events -> the provider's translator -> our SSE frames (or one Message)."""
+
+    __slots__ = ("_translator",)
+
+    def __init__(self, translator: StreamTranslator) -> None:
+        self._translator = translator
+
+    def feed(self, chunk: bytes, events: list[SSEEvent], record: RequestRecord) -> Iterator[bytes]:
+        out: list[Event] = []
+        try:
+            for event in events:
+                out.extend(self._translator.feed(event))
+        except GatewayError:
+            # An upstream error event read together with content: the content the client was
+            # already owed goes out before the error frame.
+            if out:
+                record.observe_events(out)
+                yield encode_events(out)
+            raise
+        if out:
+            record.observe_events(out)
+            yield encode_events(out)
+
+    def finish(self, record: RequestRecord) -> bytes:
+        events = self._translator.finish()
+        record.observe_events(events)
+        return encode_events(events) if events else b""
+
+    def body(self, body: bytes, record: RequestRecord) -> bytes:
+        try:
+            events = self._translator.translate_body(body)
+        except GatewayError:
+            raise
+        except Exception:
+            log.exception("upstream body could not be translated")
+            raise UpstreamError("upstream sent a reply we could not translate") from None
+        message = accumulate(events)
+        record.observe_usage(message["usage"])
+        record.stop_reason = message.get("stop_reason")
+        return orjson.dumps(message)
 
 
 class Provider(ABC):
@@ -103,7 +155,8 @@ class Provider(ABC):
         relays forwards `request.body`."""
 
     @abstractmethod
-    def new_translator(self, context: RequestContext) -> StreamTranslator: ...
+    def new_reply(self, context: RequestContext) -> Reply:
+        """How this request's answer comes back to the client."""
 
     def build_count_tokens_request(
         self, request: ClientRequest, context: RequestContext, api_key: str
@@ -127,6 +180,26 @@ class Provider(ABC):
             f"{self.name} upstream error {status}: {_error_message(body)}",
             headers.get("retry-after"),
         )
+
+
+class TranslatingProvider(Provider):
+    """A provider whose wire format is not Anthropic's: its translator makes our events."""
+
+    @abstractmethod
+    def new_translator(self, context: RequestContext) -> StreamTranslator: ...
+
+    def new_reply(self, context: RequestContext) -> Reply:
+        return TranslatingReply(self.new_translator(context))
+
+
+def event_payload(event: SSEEvent) -> Any:
+    """An upstream stream event's JSON data; anything else is a reply we cannot use."""
+    try:
+        return orjson.loads(event.data)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(
+            f"upstream sent a stream event that is not JSON: {event.data[:200]!r}"
+        ) from None
 
 
 def _error_message(body: bytes) -> str:

@@ -35,24 +35,19 @@ _CONTINUED = frozenset({BlockKind.TEXT, BlockKind.THINKING})
 
 
 class MessageStream:
-    __slots__ = ("_index", "_kind", "_message_id", "_model", "_open_key", "started", "stopped")
+    __slots__ = ("_index", "_kind", "_message_id", "_model", "started", "stopped")
 
     def __init__(self, message_id: str, model: str) -> None:
         self._message_id = message_id
         self._model = model
         self._index = -1
         self._kind: BlockKind | None = None
-        self._open_key: object = None
         self.started = False
         self.stopped = False
 
     @property
     def open_kind(self) -> BlockKind | None:
         return self._kind
-
-    @property
-    def open_key(self) -> object:
-        return self._open_key
 
     def start(self, usage: dict[str, int]) -> list[Event]:
         self.started = True
@@ -90,13 +85,12 @@ class MessageStream:
         events.extend(self.close_block())
         return events
 
-    def tool_use(self, tool_id: str, name: str, key: object = None) -> list[Event]:
+    def tool_use(self, tool_id: str, name: str) -> list[Event]:
         events = self.close_block()
         events.extend(
             self._open(
                 BlockKind.TOOL_USE,
                 {"type": "tool_use", "id": tool_id, "name": name, "input": {}},
-                key=key,
             )
         )
         return events
@@ -147,7 +141,6 @@ class MessageStream:
         if self._kind is None:
             return []
         self._kind = None
-        self._open_key = None
         return [{"type": "content_block_stop", "index": self._index}]
 
     def stop(
@@ -170,13 +163,12 @@ class MessageStream:
         events.extend(self.close_block())
         return events
 
-    def _open(self, kind: BlockKind, block: Event, key: object = None) -> list[Event]:
+    def _open(self, kind: BlockKind, block: Event) -> list[Event]:
         if self._kind is kind and kind in _CONTINUED:
             return []
         events = self.close_block()
         self._index += 1
         self._kind = kind
-        self._open_key = key
         events.append({"type": "content_block_start", "index": self._index, "content_block": block})
         return events
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..config import PROVIDER_NAMES, ConfigError, SecretsConfig
+from ..config import ConfigError, SecretsConfig
+from ..providers.registry import PROVIDER_NAMES
 from .base import Keys, SecretSource, check_keys
 
 log = logging.getLogger("ai_proxy.secrets")

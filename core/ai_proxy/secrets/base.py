@@ -17,12 +17,13 @@ from collections.abc import Callable, Mapping
 
 import orjson
 
-from ..config import PROVIDER_NAMES, ConfigError
+from ..config import ConfigError
+from ..providers.registry import PROVIDER_NAMES
 
 Keys = dict[str, str]
 log = logging.getLogger("ai_proxy.secrets")
 
-EXPECTED_SHAPE = '{"gemini": "...", "openai": "...", "anthropic": "..."}'
+EXPECTED_SHAPE = "{" + ", ".join(f'"{name}": "..."' for name in PROVIDER_NAMES) + "}"
 # After a failed refresh, try again this soon rather than a whole TTL later.
 RETRY_SECONDS = 30.0
 

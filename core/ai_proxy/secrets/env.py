@@ -6,7 +6,8 @@ since both inject the secret as an environment variable.
 
 from __future__ import annotations
 
-from ..config import PROVIDER_NAMES, ProvidersConfig
+from ..config import ProvidersConfig
+from ..providers.registry import PROVIDER_NAMES
 from .base import Keys, SecretSource
 
 

@@ -18,10 +18,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ai_proxy.config import Config, load_config
-from ai_proxy.gateway import Gateway
+from ai_proxy.config import Config
+from ai_proxy.factory import build_serverless_gateway, load_configured, refresh_secrets_when_due
 from ai_proxy.http.asgi import GatewayApp, Receive, Scope, Send
-from ai_proxy.logs import configure_logging
+from ai_proxy.observability import Observer
 from mangum import Mangum
 
 # (Lambda request id, API Gateway request id) of the invocation being served, for log records.
@@ -32,23 +32,18 @@ _invocation: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar(
 
 class LambdaHandler:
     def __init__(self, config: Config | None = None) -> None:
-        self.gateway = Gateway(config if config is not None else load_config())
-        self.gateway.load_secrets()
+        """Without a config, the process's own (and its logging: JSON lines replace the
+        runtime's default handler, which would write each line twice)."""
+        config = load_configured() if config is None else config
         _install_log_fields()
-        if importlib.util.find_spec("aws_lambda_powertools") is not None:
-            # Nothing scrapes /metrics on Lambda: the same figures go out as CloudWatch EMF.
-            from ai_proxy.emf import EmfMetrics
-
-            self.gateway.observers.append(EmfMetrics(self.gateway.config))
+        self.gateway = build_serverless_gateway(config, _observers(config))
         # Mangum runs the app on the thread's current event loop. Ours lives as long as the
         # execution environment, and with it the pooled upstream connections.
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         self._mangum = Mangum(_CorrelatedApp(GatewayApp(self.gateway)), lifespan="off")
-        self.gateway.log_startup()
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        self.gateway.refresh_secrets_if_due()
         asyncio.set_event_loop(self._loop)
         ids = (getattr(context, "aws_request_id", ""), _gateway_request_id(event))
         token = _invocation.set(ids)
@@ -63,6 +58,15 @@ class LambdaHandler:
         self._loop.close()
 
 
+def _observers(config: Config) -> list[Observer]:
+    if importlib.util.find_spec("aws_lambda_powertools") is None:
+        return []
+    # Nothing scrapes /metrics on Lambda: the same figures go out as CloudWatch EMF.
+    from ai_proxy.emf import EmfMetrics
+
+    return [EmfMetrics(config)]
+
+
 class _CorrelatedApp:
     """Makes the Lambda request id the gateway's request id unless the client sent its own."""
 
@@ -71,6 +75,7 @@ class _CorrelatedApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            await refresh_secrets_when_due(self.app.gateway)
             lambda_id = getattr(scope.get("aws.context"), "aws_request_id", "")
             headers = scope["headers"]
             if lambda_id and not any(name.lower() == b"x-request-id" for name, _ in headers):
@@ -104,11 +109,6 @@ def _install_log_fields() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def current_invocation_ids() -> tuple[str, str]:
-    """(Lambda request id, API Gateway request id) of the invocation being served."""
-    return _invocation.get()
-
-
 _handler: LambdaHandler | None = None
 
 
@@ -118,9 +118,6 @@ def __getattr__(name: str) -> Any:
     global _handler
     if name == "handler":
         if _handler is None:
-            config = load_config()
-            # JSON lines replace the runtime's default handler (it would write each line twice).
-            configure_logging(config.log)
-            _handler = LambdaHandler(config)
+            _handler = LambdaHandler()
         return _handler
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

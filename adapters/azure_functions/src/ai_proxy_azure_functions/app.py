@@ -17,15 +17,15 @@ No `from __future__ import annotations` here: the worker reads the trigger's par
 annotations as objects to pick its bindings.
 """
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import azure.functions as func
-from ai_proxy.config import load_config
-from ai_proxy.gateway import CoreRequest, CoreResponse, Gateway
+from ai_proxy.factory import build_serverless_gateway, refresh_secrets_when_due
+from ai_proxy.gateway import Gateway
+from ai_proxy.plain import CoreRequest, CoreResponse
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # A catch-all route; with host.json's empty routePrefix, `/v1/messages` arrives as itself.
@@ -38,10 +38,9 @@ def streaming_enabled() -> bool:
 
 
 def load_gateway() -> Gateway:
-    """Once per worker process: config from app settings, keys read from the secret source."""
-    gateway = Gateway(load_config())
-    gateway.load_secrets()
-    return gateway
+    """Once per worker process: config from app settings, logging as JSON lines with keys
+    redacted, keys read from the secret source."""
+    return build_serverless_gateway()
 
 
 def build_function_app(gateway: Gateway, streaming: bool | None = None) -> func.FunctionApp:
@@ -59,7 +58,7 @@ def _register_buffered(app: func.FunctionApp, gateway: Gateway) -> None:
     @app.function_name("gateway")
     @app.route(route=ROUTE, methods=METHODS)
     async def gateway_buffered(req: func.HttpRequest) -> func.HttpResponse:
-        await _refresh_secrets(gateway)
+        await refresh_secrets_when_due(gateway)
         url = urlsplit(req.url)
         request = CoreRequest(
             method=req.method.upper(),
@@ -69,7 +68,9 @@ def _register_buffered(app: func.FunctionApp, gateway: Gateway) -> None:
             query=url.query,
         )
         response = await gateway.handle(request)
-        body = response.body if isinstance(response.body, bytes) else await _collect(response)
+        body = (
+            response.body if isinstance(response.body, bytes) else await _collect(gateway, response)
+        )
         return func.HttpResponse(
             b"" if request.method == "HEAD" else body,
             status_code=response.status,
@@ -80,11 +81,28 @@ def _register_buffered(app: func.FunctionApp, gateway: Gateway) -> None:
 def _register_streaming(app: func.FunctionApp, gateway: Gateway) -> None:
     # Importing the extension is what switches the worker to HTTP streams.
     from azurefunctions.extensions.http.fastapi import Request, Response, StreamingResponse
+    from starlette import responses  # the extension's own types, which it re-exports untyped
+
+    class ClosingStreamingResponse(responses.StreamingResponse):
+        """Closes the gateway's body however the stream ends (finished, failed, client gone),
+        even if it was never iterated, then reports the request (ai_proxy.streams)."""
+
+        def __init__(
+            self, response: CoreResponse, body: AsyncIterator[bytes], headers: dict[str, Any]
+        ) -> None:
+            super().__init__(body, status_code=response.status, headers=headers)
+            self.core = response
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                await _close(gateway, self.core)
 
     @app.function_name("gateway")
     @app.route(route=ROUTE, methods=METHODS)
     async def gateway_streaming(req: Request) -> StreamingResponse:
-        await _refresh_secrets(gateway)
+        await refresh_secrets_when_due(gateway)
         request = CoreRequest(
             method=req.method.upper(),
             path=req.url.path or "/",
@@ -97,19 +115,25 @@ def _register_streaming(app: func.FunctionApp, gateway: Gateway) -> None:
         if isinstance(response.body, bytes):
             body = b"" if request.method == "HEAD" else response.body
             return Response(body, status_code=response.status, headers=headers)
-        return StreamingResponse(response.body, status_code=response.status, headers=headers)
+        return ClosingStreamingResponse(response, response.body, headers)
 
 
-async def _refresh_secrets(gateway: Gateway) -> None:
-    # No lifespan runs under the Functions worker: the secret is re-read lazily on expiry.
-    if gateway.secrets.expired:
-        await asyncio.to_thread(gateway.refresh_secrets_if_due)
-
-
-async def _collect(response: CoreResponse) -> bytes:
+async def _collect(gateway: Gateway, response: CoreResponse) -> bytes:
     assert not isinstance(response.body, bytes)
     body: AsyncIterator[bytes] = response.body
-    return b"".join([frame async for frame in body])
+    try:
+        return b"".join([frame async for frame in body])
+    finally:
+        await _close(gateway, response)
+
+
+async def _close(gateway: Gateway, response: CoreResponse) -> None:
+    aclose = getattr(response.body, "aclose", None)
+    if aclose is not None:
+        await aclose()
+    if response.record is not None:
+        # The stream reports itself when it ends; this covers one never iterated.
+        gateway.finish(response.record)
 
 
 def _str_headers(response: CoreResponse) -> dict[str, Any]:

@@ -12,17 +12,14 @@ instance) and re-read lazily when its TTL has passed.
 
 from __future__ import annotations
 
-import asyncio
-
 import functions_framework.aio
-from ai_proxy.http.app import create_app
+from ai_proxy.factory import build_serverless_gateway, refresh_secrets_when_due
 from ai_proxy.http.asgi import GatewayApp
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-_app = create_app()
-_app.gateway.load_secrets()
+_app = GatewayApp(build_serverless_gateway())
 
 
 class _GatewayResponse(Response):
@@ -37,7 +34,5 @@ class _GatewayResponse(Response):
 
 @functions_framework.aio.http
 async def ai_proxy(request: Request) -> Response:
-    gateway = _app.gateway
-    if gateway.secrets.expired:
-        await asyncio.to_thread(gateway.refresh_secrets_if_due)
+    await refresh_secrets_when_due(_app.gateway)
     return _GatewayResponse(_app)

@@ -9,10 +9,10 @@ import orjson
 
 from ...anthropic.envelope import ClientRequest
 from ...errors import GatewayError, UpstreamError
-from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
+from ..base import Provider, Reply, RequestContext, UpstreamRequest
 from .errors import from_anthropic_error
 from .request import to_anthropic_body
-from .stream import AnthropicStreamObserver
+from .stream import RelayingReply
 
 DEFAULT_VERSION = "2023-06-01"
 # Client headers Anthropic gets as they were sent (the gateway's allow-list may hold more).
@@ -33,8 +33,8 @@ class AnthropicProvider(Provider):
             stream=request.stream,
         )
 
-    def new_translator(self, context: RequestContext) -> StreamTranslator:
-        return AnthropicStreamObserver(context.client_model)
+    def new_reply(self, context: RequestContext) -> Reply:
+        return RelayingReply(context.client_model)
 
     def build_count_tokens_request(
         self, request: ClientRequest, context: RequestContext, api_key: str

@@ -12,8 +12,8 @@ from ...errors import GatewayError, from_upstream_status
 
 class AnthropicUpstreamError(GatewayError):
     """Anthropic already speaks our clients' error format: keep its body (type, message,
-    request_id) and status, 529 and all; only `retryable` and `transient` are ours, for the
-    fallback chain and retries."""
+    request_id) and status, 529 and all; only `try_next_target` and `retry_same_target` are
+    ours, for the fallback chain and retries."""
 
     def __init__(
         self,
@@ -23,15 +23,15 @@ class AnthropicUpstreamError(GatewayError):
         raw_body: bytes,
         *,
         retry_after: str | None,
-        retryable: bool,
-        transient: bool,
+        try_next_target: bool,
+        retry_same_target: bool,
     ) -> None:
         super().__init__(
             message,
             retry_after=retry_after,
             status=status,
-            retryable=retryable,
-            transient=transient,
+            try_next_target=try_next_target,
+            retry_same_target=retry_same_target,
         )
         self.error_type = error_type
         self._raw_body = raw_body
@@ -68,6 +68,6 @@ def from_anthropic_error(status: int, headers: Mapping[str, str], body: bytes) -
         error["message"],
         body,
         retry_after=retry_after,
-        retryable=mapped.retryable,
-        transient=mapped.transient,
+        try_next_target=mapped.try_next_target,
+        retry_same_target=mapped.retry_same_target,
     )

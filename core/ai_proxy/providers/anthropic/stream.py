@@ -1,43 +1,89 @@
-"""Watch an Anthropic stream go by: the bytes are relayed untouched (the gateway does that,
-see `relays_raw`); this only notes usage and errors for the request record, and whether the
-stream ended properly."""
+"""The pass-through reply: upstream already speaks Anthropic's events, so its bytes go to the
+client as they came, cut at event boundaries (a ping or an error frame of ours never lands
+inside one of upstream's events), `message_start` naming the model the client asked for. On
+the way, usage, the first token and error events are noted on the request's record, and the
+stream is checked to have ended properly. Content deltas are never decoded."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from ...errors import UpstreamError
-from ...sse import SSEEvent
-from ..base import StreamTranslator
+from ...observability import RequestRecord
+from ...sse import SSEEvent, complete_events_end
+from ..base import Reply, event_payload
 from ..blocks import Event
 
-# Only these events carry what we observe; content deltas are never decoded.
+# Only these events carry what we observe.
 _OBSERVED = frozenset({"message_start", "message_delta", "message_stop", "error"})
 
 
-class AnthropicStreamObserver(StreamTranslator):
-    relays_raw = True
+class RelayingReply(Reply):
+    __slots__ = (
+        "_client_model",
+        "_delta_seen",
+        "_errored",
+        "_held",
+        "_renamed",
+        "_started",
+        "_stopped",
+    )
 
     def __init__(self, client_model: str) -> None:
         self._client_model = client_model
+        self._held = b""  # the start of an event not yet complete
         self._started = False
         self._stopped = False
         self._errored = False
         self._delta_seen = False
         self._renamed = False
 
-    def feed(self, event: SSEEvent) -> list[Event]:
-        if event.event == "content_block_delta" and not self._delta_seen:
-            # For time-to-first-token: only the type of this marker is ever read.
-            self._delta_seen = True
-            return [{"type": "content_block_delta"}]
-        if event.event not in _OBSERVED:
-            return []
-        return super().feed(event)
+    def feed(self, chunk: bytes, events: list[SSEEvent], record: RequestRecord) -> Iterator[bytes]:
+        observed: list[Event] = []
+        for event in events:
+            if event.event == "content_block_delta":
+                if not self._delta_seen:
+                    self._delta_seen = True
+                    record.observe_first_token()
+            elif event.event in _OBSERVED:
+                observed.extend(self._observe(event))
+        if observed:
+            record.observe_events(observed)
+        held = self._held + chunk
+        end = complete_events_end(held)
+        if end:
+            self._held = held[end:]
+            yield self._renamed_start(held[:end])
+        else:
+            self._held = held
 
-    def feed_payload(self, payload: Any) -> list[Event]:
+    def finish(self, record: RequestRecord) -> bytes:
+        if self._errored or self._stopped:
+            return b""
+        if not self._started:
+            raise UpstreamError("anthropic answered with an empty stream")
+        raise UpstreamError("anthropic's stream ended before message_stop")
+
+    def body(self, body: bytes, record: RequestRecord) -> bytes:
+        """Anthropic's Message as it came, but for `model`: the name the client asked for."""
+        try:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise UpstreamError(f"anthropic answered with invalid JSON: {body[:200]!r}") from None
+        if not isinstance(message, dict) or message.get("type") != "message":
+            raise UpstreamError(f"anthropic answered with an unexpected body: {body[:200]!r}")
+        usage = message.get("usage")
+        record.observe_usage(usage if isinstance(usage, dict) else {})
+        if message.get("model") != self._client_model:
+            message["model"] = self._client_model
+            body = orjson.dumps(message)
+        return body
+
+    def _observe(self, event: SSEEvent) -> list[Event]:
+        payload = event_payload(event)
         if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
             raise UpstreamError(f"anthropic sent an unexpected stream event: {str(payload)[:200]}")
         # What is observed is rebuilt in the exact shape RequestRecord reads, so an event of a
@@ -49,33 +95,27 @@ class AnthropicStreamObserver(StreamTranslator):
             usage = message.get("usage") if isinstance(message, dict) else None
             if isinstance(usage, dict):
                 return [{"type": "message_start", "message": {"usage": usage}}]
-        elif kind == "message_delta" and isinstance(payload.get("usage"), dict):
-            return [{"type": "message_delta", "usage": payload["usage"]}]
+        elif kind == "message_delta":
+            usage, delta = payload.get("usage"), payload.get("delta")
+            if isinstance(usage, dict) or isinstance(delta, dict):
+                stop_reason = delta.get("stop_reason") if isinstance(delta, dict) else None
+                if not isinstance(stop_reason, str):
+                    stop_reason = None
+                return [
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": stop_reason},
+                        "usage": usage if isinstance(usage, dict) else {},
+                    }
+                ]
         elif kind == "message_stop":
             self._stopped = True
         elif kind == "error":
             self._errored = True
-            error = payload.get("error")
-            error = error if isinstance(error, dict) else {}
-            return [
-                {
-                    "type": "error",
-                    "error": {
-                        "type": str(error.get("type", "api_error")),
-                        "message": str(error.get("message", "")),
-                    },
-                }
-            ]
+            return [_error_event(payload.get("error"))]
         return []
 
-    def finish(self) -> list[Event]:
-        if self._errored or self._stopped:
-            return []
-        if not self._started:
-            raise UpstreamError("anthropic answered with an empty stream")
-        raise UpstreamError("anthropic's stream ended before message_stop")
-
-    def relay_frames(self, frames: bytes) -> bytes:
+    def _renamed_start(self, frames: bytes) -> bytes:
         """Bytes as they came, except that `message_start` names the model the client asked
         for (as the non-streaming body does); every later event is untouched."""
         if self._renamed:
@@ -89,19 +129,16 @@ class AnthropicStreamObserver(StreamTranslator):
             event = orjson.loads(data[6:])
             event["message"]["model"] = self._client_model
         except (orjson.JSONDecodeError, TypeError, KeyError):
-            return frames  # relayed as it came; feed() reports what is wrong with it
+            return frames  # relayed as it came; _observe reports what is wrong with it
         return b"event: message_start\ndata: " + orjson.dumps(event) + separator + rest
 
-    def relay_body(self, body: bytes) -> tuple[bytes, dict[str, Any]]:
-        """Anthropic's Message as it came, but for `model`: the name the client asked for."""
-        try:
-            message = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(f"anthropic answered with invalid JSON: {body[:200]!r}") from None
-        if not isinstance(message, dict) or message.get("type") != "message":
-            raise UpstreamError(f"anthropic answered with an unexpected body: {body[:200]!r}")
-        usage = message.get("usage")
-        if message.get("model") != self._client_model:
-            message["model"] = self._client_model
-            body = orjson.dumps(message)
-        return body, usage if isinstance(usage, dict) else {}
+
+def _error_event(error: Any) -> Event:
+    error = error if isinstance(error, dict) else {}
+    return {
+        "type": "error",
+        "error": {
+            "type": str(error.get("type", "api_error")),
+            "message": str(error.get("message", "")),
+        },
+    }

@@ -8,7 +8,7 @@ import orjson
 
 from ...anthropic.envelope import ClientRequest
 from ...errors import GatewayError, UpstreamError
-from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
+from ..base import RequestContext, StreamTranslator, TranslatingProvider, UpstreamRequest
 from ..ids import new_message_id
 from ..tool_names import ToolNames
 from .errors import from_gemini_error
@@ -17,7 +17,7 @@ from .request import to_gemini_count_tokens_request, to_gemini_request
 from .response import GeminiStreamTranslator
 
 
-class GeminiProvider(Provider):
+class GeminiProvider(TranslatingProvider):
     name = "gemini"
     key_setting = "providers.gemini.api_key"
 

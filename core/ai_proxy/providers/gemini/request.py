@@ -30,7 +30,7 @@ from ...anthropic.models import (
     WebSearchToolResultBlock,
 )
 from ...anthropic.surface import check_request_fields, refuse_block, refuse_tool
-from ...errors import EMPTY_MESSAGES, InvalidRequest, orphan_tool_result
+from ...errors import EMPTY_MESSAGES, InvalidRequest
 from ..history import history_text
 from ..tool_names import to_upstream_tool_name
 from .capabilities import GeminiModel, capabilities
@@ -74,12 +74,12 @@ def to_gemini_prompt(request: Prompt, model: str) -> dict[str, Any]:
     """What the model reads: contents, system instruction, tools and tool config."""
     check_request_fields(request.extra_fields, "gemini")
     caps = capabilities(model)
-    system_texts = _system_texts(request)
+    system_texts = request.system_texts
     tool_calls = _tool_calls_by_id(request)
     contents: list[Content] = []
     for message in request.messages:
         if message.role == "system":
-            system_texts.extend(_plain_texts(message.content))
+            system_texts.extend(message.texts)
             continue
         role = "model" if message.role == "assistant" else "user"
         parts = _to_parts(message.content, tool_calls, model, caps)
@@ -104,20 +104,6 @@ def to_gemini_prompt(request: Prompt, model: str) -> dict[str, Any]:
         if request.tool_choice is not None and "functionDeclarations" in tools[0]:
             body["toolConfig"] = {"functionCallingConfig": _to_calling_config(request.tool_choice)}
     return body
-
-
-def _system_texts(request: Prompt) -> list[str]:
-    if request.system is None:
-        return []
-    if isinstance(request.system, str):
-        return [request.system] if request.system.strip() else []
-    return [block.text for block in request.system if block.text.strip()]
-
-
-def _plain_texts(content: str | list[ContentBlock]) -> list[str]:
-    if isinstance(content, str):
-        return [content] if content.strip() else []
-    return [b.text for b in content if isinstance(b, TextBlock) and b.text.strip()]
 
 
 def _tool_calls_by_id(request: Prompt) -> dict[str, tuple[int, str]]:
@@ -265,10 +251,8 @@ def _function_response_parts(
     block: ToolResultBlock, tool_calls: dict[str, tuple[int, str]], caps: GeminiModel
 ) -> tuple[int, list[Part]]:
     """The call's position in the conversation, and the parts answering it."""
-    call = tool_calls.get(block.tool_use_id)
-    if call is None:
-        raise orphan_tool_result(block.tool_use_id)
-    position, name = call
+    # Every result follows its call: the request model refuses one that does not.
+    position, name = tool_calls[block.tool_use_id]
     texts: list[str] = []
     media: list[Part] = []
     if isinstance(block.content, str):
@@ -344,8 +328,7 @@ def _to_calling_config(choice: ToolChoice) -> dict[str, Any]:
         case "none":
             return {"mode": "NONE"}
         case "tool":
-            if not choice.name:
-                raise InvalidRequest("tool_choice.name: required when tool_choice.type is 'tool'")
+            assert choice.name is not None  # ToolChoice refuses a "tool" choice without one
             return {"mode": "ANY", "allowedFunctionNames": [to_upstream_tool_name(choice.name)]}
 
 
@@ -389,9 +372,7 @@ def _to_thinking_config(request: MessagesRequest, caps: GeminiModel) -> dict[str
     if thinking is not None and thinking.type == "disabled":
         # Pro models cannot turn thinking off (budget 0 is a 400); they just stop showing it.
         return {"thinkingBudget": 0} if caps.can_disable_thinking else {"includeThoughts": False}
-    if thinking is not None and thinking.type == "enabled":
-        if thinking.budget_tokens is None:
-            raise InvalidRequest("thinking.enabled.budget_tokens: Field required")
+    if thinking is not None and thinking.type == "enabled" and thinking.budget_tokens is not None:
         budget = caps.clamp_budget(thinking.budget_tokens)
     elif (effort := request.effort) is not None:
         level = EFFORT_BUDGETS[effort]

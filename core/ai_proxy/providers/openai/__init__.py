@@ -9,7 +9,7 @@ import orjson
 from ...anthropic.envelope import ClientRequest
 from ...errors import GatewayError
 from ...tokens import count_request_tokens, encoding_for_model, loaded_counter_for
-from ..base import Provider, RequestContext, StreamTranslator, UpstreamRequest
+from ..base import RequestContext, StreamTranslator, TranslatingProvider, UpstreamRequest
 from ..ids import new_message_id
 from ..tool_names import ToolNames
 from .errors import from_openai_error
@@ -17,7 +17,7 @@ from .request import to_openai_request
 from .response import OpenAIStreamTranslator
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(TranslatingProvider):
     name = "openai"
     key_setting = "providers.openai.api_key"
 

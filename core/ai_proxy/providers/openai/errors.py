@@ -4,8 +4,8 @@ Two OpenAI answers need more than the status mapping in `ai_proxy.errors`:
 
 - 429 `insufficient_quota` is a billing state, not a rate limit: retrying never helps, yet
   Anthropic SDKs retry every 429 (Claude Code up to ten times) whatever `Retry-After` says.
-  It becomes Anthropic's own 402 `billing_error`, which clients do not retry. It stays
-  `retryable` for routing, because another fallback target bills another account.
+  It becomes Anthropic's own 402 `billing_error`, which clients do not retry. It keeps
+  `try_next_target` for routing, because another fallback target bills another account.
 - OpenAI's rate-limit back-off is in `retry-after` / `retry-after-ms` when present, else in
   `x-ratelimit-reset-requests` / `-tokens` as durations like `1s`, `6m0s` or `20ms`.
 """

@@ -30,7 +30,7 @@ from ...anthropic.models import (
     WebSearchToolResultBlock,
 )
 from ...anthropic.surface import check_request_fields, refuse_block, refuse_tool
-from ...errors import EMPTY_MESSAGES, InvalidRequest, orphan_tool_result
+from ...errors import EMPTY_MESSAGES, InvalidRequest
 from ..history import history_text
 from ..tool_names import to_upstream_tool_name
 from .call_ids import to_openai_call_id
@@ -87,46 +87,23 @@ def to_openai_request(request: MessagesRequest, model: str) -> dict[str, Any]:
 
 def _to_messages(request: MessagesRequest) -> list[Message]:
     messages: list[Message] = []
-    system = _system_message(_system_texts(request))
+    system = _system_message(request.system_texts)
     if system is not None:
         messages.append(system)
-    seen_calls: set[str] = set()
     for message in request.messages:
         match message.role:
             case "system":
                 # OpenAI takes system messages anywhere, so they keep their place.
-                system = _system_message(_plain_texts(message.content))
+                system = _system_message(message.texts)
                 if system is not None:
                     messages.append(system)
             case "assistant":
-                messages.extend(_assistant_messages(message.content, seen_calls))
+                messages.extend(_assistant_messages(message.content))
             case "user":
-                messages.extend(_user_messages(message.content, seen_calls))
+                messages.extend(_user_messages(message.content))
     if all(m["role"] == "system" for m in messages):
         raise InvalidRequest(EMPTY_MESSAGES)
     return messages
-
-
-def _system_texts(request: MessagesRequest) -> list[str]:
-    if request.system is None:
-        return []
-    if isinstance(request.system, str):
-        return [request.system] if request.system.strip() else []
-    return [block.text for block in request.system if block.text.strip()]
-
-
-def _plain_texts(content: str | list[ContentBlock]) -> list[str]:
-    if isinstance(content, str):
-        return [content] if content.strip() else []
-    texts = []
-    for block in content:
-        if not isinstance(block, TextBlock):
-            raise InvalidRequest(
-                f"a system message can only hold text blocks on OpenAI, not '{block.type}'"
-            )
-        if block.text.strip():
-            texts.append(block.text)
-    return texts
 
 
 def _system_message(texts: list[str]) -> Message | None:
@@ -139,7 +116,7 @@ def _text_content(texts: list[str]) -> str | list[Part]:
     return [{"type": "text", "text": text} for text in texts]
 
 
-def _assistant_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> list[Message]:
+def _assistant_messages(content: str | list[ContentBlock]) -> list[Message]:
     if isinstance(content, str):
         return [{"role": "assistant", "content": content}] if content.strip() else []
     texts: list[str] = []
@@ -158,7 +135,6 @@ def _assistant_messages(content: str | list[ContentBlock], seen_calls: set[str])
                 # An Anthropic server tool's call and results: what the model already did.
                 texts.append(history_text(block))
             case ToolUseBlock():
-                seen_calls.add(block.id)
                 calls.append(
                     {
                         "id": to_openai_call_id(block.id),
@@ -186,7 +162,7 @@ def _assistant_messages(content: str | list[ContentBlock], seen_calls: set[str])
     return [message]
 
 
-def _user_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> list[Message]:
+def _user_messages(content: str | list[ContentBlock]) -> list[Message]:
     if isinstance(content, str):
         return [{"role": "user", "content": content}] if content.strip() else []
     tool_messages: list[Message] = []
@@ -207,7 +183,7 @@ def _user_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> l
             case ImageBlock() | DocumentBlock():
                 parts.append(_media_part(block))
             case ToolResultBlock():
-                message, media = _tool_message(block, seen_calls)
+                message, media = _tool_message(block)
                 tool_messages.append(message)
                 attachments.extend(media)
             case ThinkingBlock() | RedactedThinkingBlock():
@@ -226,10 +202,8 @@ def _user_messages(content: str | list[ContentBlock], seen_calls: set[str]) -> l
     return [*tool_messages, {"role": "user", "content": rest}]
 
 
-def _tool_message(block: ToolResultBlock, seen_calls: set[str]) -> tuple[Message, list[Part]]:
+def _tool_message(block: ToolResultBlock) -> tuple[Message, list[Part]]:
     """The tool message answering a call, and the media it carried for a later user message."""
-    if block.tool_use_id not in seen_calls:
-        raise orphan_tool_result(block.tool_use_id)
     call_id = to_openai_call_id(block.tool_use_id)
     texts: list[str] = []
     media: list[Part] = []
@@ -337,8 +311,7 @@ def _to_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
         case "none":
             return "none"
         case "tool":
-            if not choice.name:
-                raise InvalidRequest("tool_choice.name: required when tool_choice.type is 'tool'")
+            assert choice.name is not None  # ToolChoice refuses a "tool" choice without one
             return {"type": "function", "function": {"name": to_upstream_tool_name(choice.name)}}
 
 

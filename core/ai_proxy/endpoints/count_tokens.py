@@ -1,0 +1,38 @@
+"""POST /v1/messages/count_tokens: routed, with fallbacks, like /v1/messages."""
+
+from __future__ import annotations
+
+from .. import exchange
+from ..anthropic.envelope import ClientRequest
+from ..fallback import Fallbacks
+from ..observability import RequestRecord
+from ..plain import CoreRequest, CoreResponse, json_response
+from ..routing import Target
+from . import Targets
+
+
+class CountTokensEndpoint:
+    def __init__(self, targets: Targets, fallbacks: Fallbacks) -> None:
+        self._targets = targets
+        self._fallbacks = fallbacks
+
+    async def __call__(self, request: CoreRequest, record: RequestRecord) -> CoreResponse:
+        parsed = ClientRequest.from_body(request.body, request.query)
+        record.client_model = parsed.model
+        tokens = await self._fallbacks.serve(
+            parsed.model, record, lambda target: self._count(parsed, request, target, record)
+        )
+        return json_response({"input_tokens": tokens})
+
+    async def _count(
+        self, request: ClientRequest, core: CoreRequest, target: Target, record: RequestRecord
+    ) -> int:
+        attempt = self._targets.attempt(request.model, core, target, record)
+        provider = attempt.provider
+        upstream_request = provider.build_count_tokens_request(
+            request, attempt.context, attempt.api_key
+        )
+        if upstream_request is None:
+            return provider.count_tokens_locally(request, attempt.context)
+        body = await exchange.fetch(attempt.upstream, provider, upstream_request, record)
+        return provider.parse_count_tokens(body)

@@ -1,0 +1,91 @@
+"""Every path the gateway answers, once: its endpoint, method, access and metric label.
+
+    path                          method     access     endpoint      metric label
+    /v1/messages                  POST       client     messages      /v1/messages
+    /v1/messages/count_tokens     POST       client     count_tokens  /v1/messages/count_tokens
+    /v1/models                    GET        client     models        /v1/models
+    /v1/models/{id}               GET        client     models        /v1/models/{id}
+    /openapi.json                 GET        public     openapi       other
+    /  (and the empty path)       any        public     root          /
+    /health/live|startup|ready    GET, HEAD  internal   probe         (not counted)
+    /metrics                      GET, HEAD  internal   metrics       (not counted)
+
+Internal routes are answered before a request record exists: probes and scrapes are neither
+logged nor counted. Public routes need no client key. Every other path needs one, unknown paths
+included, so a route added without a line here is never open; an unknown path answers 404 only
+to a client that presented a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+from . import probes
+from .errors import InvalidRequest
+
+EndpointName = Literal["messages", "count_tokens", "models", "openapi", "root", "probe", "metrics"]
+
+
+class Access(Enum):
+    PUBLIC = "public"
+    CLIENT = "client"  # a client key is checked (ai_proxy.auth), then its rate (ai_proxy.limits)
+    INTERNAL = "internal"
+
+
+OTHER = "other"  # a label value that stands for every value we do not name (paths, models)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    endpoint: EndpointName
+    methods: tuple[str, ...]  # the first is named in a 405; empty: any method
+    access: Access
+    label: str
+
+
+_POST = ("POST",)
+_GET = ("GET",)
+_READ = ("GET", "HEAD")
+_ROOT = Route("root", (), Access.PUBLIC, "/")  # Claude Code probes it with HEAD /
+_PROBE = Route("probe", _READ, Access.INTERNAL, OTHER)
+
+_EXACT: dict[str, Route] = {
+    "/v1/messages": Route("messages", _POST, Access.CLIENT, "/v1/messages"),
+    "/v1/messages/count_tokens": Route(
+        "count_tokens", _POST, Access.CLIENT, "/v1/messages/count_tokens"
+    ),
+    "/v1/models": Route("models", _GET, Access.CLIENT, "/v1/models"),
+    "/openapi.json": Route("openapi", _GET, Access.PUBLIC, OTHER),
+    "/": _ROOT,
+    "": _ROOT,
+    "/metrics": Route("metrics", _READ, Access.INTERNAL, OTHER),
+    **{path: _PROBE for path in probes.PATHS},
+}
+_MODEL_PREFIX = "/v1/models/"
+_MODEL = Route("models", _GET, Access.CLIENT, "/v1/models/{id}")
+
+
+def find(path: str) -> Route | None:
+    """The route serving `path`, or None when no route does."""
+    route = _EXACT.get(path)
+    if route is None and path.startswith(_MODEL_PREFIX):
+        return _MODEL
+    return route
+
+
+def needs_key(route: Route | None) -> bool:
+    """Whether a request must present a client key (one to an unknown path must)."""
+    return route is None or route.access is Access.CLIENT
+
+
+def route_label(path: str) -> str:
+    """The metric label of `path`: scanners probing random paths add no series."""
+    route = find(path)
+    return OTHER if route is None else route.label
+
+
+def check_method(route: Route, method: str, path: str) -> None:
+    if route.methods and method not in route.methods:
+        raise InvalidRequest(f"{path} accepts {route.methods[0]}, not {method}", status=405)
