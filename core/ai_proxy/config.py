@@ -25,9 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-# Re-exported (`as`): the gateway reads the names from here too.
-from .providers.registry import PROVIDER_NAMES as PROVIDER_NAMES
-from .providers.registry import REGISTRY
+from .providers.registry import PROVIDER_NAMES, REGISTRY
 
 ENV_PREFIX = "AI_PROXY_"
 CONFIG_PATH_ENV = "AI_PROXY_CONFIG"

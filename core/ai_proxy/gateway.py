@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from . import routes
 from .admission import Admission
-from .config import PROVIDER_NAMES, Config
+from .config import Config
 from .endpoints import Targets
 from .endpoints.count_tokens import CountTokensEndpoint
 from .endpoints.internal import InternalEndpoint
@@ -62,7 +62,7 @@ class Gateway:
         }
         self._api_keys: dict[str, str] = {
             name: key
-            for name in PROVIDER_NAMES
+            for name in self.providers
             if (key := config.providers.get(name).api_key) is not None
         }
         self._config_keys = dict(self._api_keys)

@@ -19,7 +19,7 @@ import orjson
 from ..anthropic.accumulate import accumulate
 from ..anthropic.envelope import ClientRequest
 from ..config import ProviderConfig
-from ..errors import GatewayError, UpstreamError, from_upstream_status
+from ..errors import GatewayError, UpstreamError
 from ..observability import RequestRecord
 from ..sse import SSEEvent, encode_events
 from ..tokens import count_request_tokens
@@ -171,15 +171,11 @@ class Provider(ABC):
         """Default for providers without a counting API: OpenAI's tokenizer (tokens.py)."""
         return count_request_tokens(request.count_tokens(), context.upstream_model)
 
+    @abstractmethod
     def error_from_response(
         self, status: int, headers: Mapping[str, str], body: bytes
     ) -> GatewayError:
-        """Default: pull a message out of a JSON error body, fall back to the raw text."""
-        return from_upstream_status(
-            status,
-            f"{self.name} upstream error {status}: {_error_message(body)}",
-            headers.get("retry-after"),
-        )
+        """An upstream error answer, in the provider's own error format, as our error."""
 
 
 class TranslatingProvider(Provider):
@@ -200,16 +196,3 @@ def event_payload(event: SSEEvent) -> Any:
         raise UpstreamError(
             f"upstream sent a stream event that is not JSON: {event.data[:200]!r}"
         ) from None
-
-
-def _error_message(body: bytes) -> str:
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body[:300].decode("utf-8", errors="replace").strip() or "(empty body)"
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return str(error["message"])
-    if isinstance(error, str):
-        return error
-    return body[:300].decode("utf-8", errors="replace")
