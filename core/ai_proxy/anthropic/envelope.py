@@ -38,13 +38,7 @@ class ClientRequest:
 
     @classmethod
     def from_body(cls, body: bytes, query: str = "") -> ClientRequest:
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
-        if not isinstance(payload, dict):
-            raise InvalidRequest("request body must be a JSON object")
-        return cls(body, payload, query)
+        return cls(body, decode_json_object(body), query)
 
     def messages(self) -> MessagesRequest:
         """The typed request for a translating provider; a 400 naming the field if malformed."""
@@ -56,6 +50,17 @@ class ClientRequest:
         if self._counted is None:
             self._counted = _validate(CountTokensRequest, self.payload)
         return self._counted
+
+
+def decode_json_object(body: bytes) -> dict[str, Any]:
+    """A client body as a JSON object, or the 400 that says why it is not one."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    return payload
 
 
 Typed = TypeVar("Typed", MessagesRequest, CountTokensRequest)

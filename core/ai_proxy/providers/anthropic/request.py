@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from ...errors import InvalidRequest
+from ...anthropic.envelope import decode_json_object
 
 _ANTHROPIC_SIGNATURE = re.compile(r"[A-Za-z0-9+/=_-]+")
 _THINKING_TYPES = ("thinking", "redacted_thinking")
@@ -41,12 +41,8 @@ def is_anthropic_signature(signature: object) -> bool:
 
 def to_anthropic_body(client_body: bytes, upstream_model: str) -> bytes:
     """The upstream body; the client's own bytes when nothing had to change."""
-    try:
-        payload = orjson.loads(client_body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise InvalidRequest("request body must be a JSON object")
+    # A fresh copy: the fixes below edit it, and a fallback target may need the original.
+    payload = decode_json_object(client_body)
     changed = False
     if payload.get("model") != upstream_model:
         payload["model"] = upstream_model
