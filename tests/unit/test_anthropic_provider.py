@@ -28,7 +28,8 @@ def body(**fields: Any) -> bytes:
 
 def context(raw: bytes, upstream: str = "claude-sonnet-4-6", **extra: Any) -> RequestContext:
     client_model = orjson.loads(raw)["model"]
-    return RequestContext(client_model, upstream, "req_1", client_body=raw, **extra)
+    client = ClientRequest.from_body(raw)
+    return RequestContext(client_model, upstream, "req_1", client_request=client, **extra)
 
 
 def tool_loop(first_assistant_blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

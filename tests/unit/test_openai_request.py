@@ -483,7 +483,7 @@ def test_translator_maps_names_back_from_the_client_body() -> None:
         client_model="gpt-4o",
         upstream_model="gpt-4o",
         request_id="req_2",
-        client_body=json.dumps(payload).encode(),
+        client_request=ClientRequest.from_body(json.dumps(payload).encode()),
     )
     translator = provider.new_translator(context)
     short = to_upstream_tool_name(LONG_NAME)

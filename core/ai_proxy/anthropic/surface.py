@@ -25,7 +25,6 @@ class Handling(Enum):
 
 
 T, A, R = Handling.TRANSLATED, Handling.ADVISORY, Handling.REFUSED
-TRANSLATING_PROVIDERS = ("gemini", "openai")
 
 
 @dataclass(frozen=True, slots=True)

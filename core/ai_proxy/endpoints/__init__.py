@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..anthropic.envelope import ClientRequest
 from ..errors import ProviderNotConfigured
 from ..observability import RequestRecord
 from ..plain import CoreRequest, CoreResponse
@@ -51,8 +52,9 @@ class Targets:
         self._api_keys = api_keys
 
     def attempt(
-        self, client_model: str, request: CoreRequest, target: Target, record: RequestRecord
+        self, client: ClientRequest, request: CoreRequest, target: Target, record: RequestRecord
     ) -> Attempt:
+        client_model = client.model
         provider = self._providers[target.provider]
         api_key = self._api_keys().get(target.provider)
         if api_key is None:
@@ -71,6 +73,6 @@ class Targets:
                 for name in FORWARD_HEADERS
                 if (value := request.headers.get(name)) is not None
             },
-            client_body=request.body,
+            client_request=client,
         )
         return Attempt(provider, self._upstreams[target.provider], api_key, context)

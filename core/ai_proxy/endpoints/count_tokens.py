@@ -27,7 +27,7 @@ class CountTokensEndpoint:
     async def _count(
         self, request: ClientRequest, core: CoreRequest, target: Target, record: RequestRecord
     ) -> int:
-        attempt = self._targets.attempt(request.model, core, target, record)
+        attempt = self._targets.attempt(request, core, target, record)
         provider = attempt.provider
         upstream_request = provider.build_count_tokens_request(
             request, attempt.context, attempt.api_key

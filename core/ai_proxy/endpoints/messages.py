@@ -65,9 +65,8 @@ class MessagesEndpoint:
     async def _serve(
         self, request: ClientRequest, core: CoreRequest, target: Target, record: RequestRecord
     ) -> bytes | StreamBody:
-        attempt = self._targets.attempt(request.model, core, target, record)
+        attempt = self._targets.attempt(request, core, target, record)
         context = attempt.context
-        context.client_request = request
         upstream_request = attempt.provider.build_request(request, context, attempt.api_key)
         reply = attempt.provider.new_reply(context)
         if request.stream:

@@ -45,10 +45,13 @@ class RequestContext:
     request_id: str
     # Client headers a provider may forward (already filtered to an allow-list).
     forward_headers: Mapping[str, str] = field(default_factory=dict)
-    # The body exactly as the client sent it (OpenAI maps shortened tool names back from it).
-    client_body: bytes = b""
-    # The same request, parsed once (OpenAI counts its input tokens for message_start).
+    # The client's request: its own bytes (shortened tool names are mapped back from their
+    # tool list) and its typed model, parsed once (OpenAI counts its input for message_start).
     client_request: ClientRequest | None = None
+
+    @property
+    def client_body(self) -> bytes:
+        return self.client_request.body if self.client_request is not None else b""
 
 
 class StreamTranslator(ABC):
