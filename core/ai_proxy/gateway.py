@@ -46,6 +46,7 @@ from .upstream import Upstream, UpstreamClient
 if TYPE_CHECKING:
     from .endpoints import Endpoint
     from .metrics import PrometheusMetrics
+    from .tracing import OtelTracing
 
 log = logging.getLogger("ai_proxy.gateway")
 
@@ -78,10 +79,12 @@ class Gateway:
 
             self.prometheus = PrometheusMetrics(config)
             self.observers.append(self.prometheus)
+        self.tracing: OtelTracing | None = None
         if config.otel.enabled:
             from .tracing import OtelTracing  # extra `otel`: imported only when configured
 
-            self.observers.append(OtelTracing(config))
+            self.tracing = OtelTracing(config)
+            self.observers.append(self.tracing)
         register_secrets(self._api_keys.values())
         self.admission = Admission(config)
         self.upstream_cap = ConcurrencyCap(config.limits.max_concurrent_upstream)
@@ -140,6 +143,9 @@ class Gateway:
             await client.close()
         if self.prometheus is not None:
             self.prometheus.close()
+        if self.tracing is not None:
+            # Spans still queued go out now: a serverless process may be frozen, not exited.
+            self.tracing.close()
 
     def log_startup(self) -> None:
         if self.prometheus is None:

@@ -181,3 +181,16 @@ def test_off_nothing_of_opentelemetry_is_imported() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_closing_the_gateway_exports_the_spans_still_queued(
+    gemini: FakeGemini, receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frozen serverless process never reaches interpreter exit: shutdown must flush."""
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")  # no export on the timer
+    gemini.enqueue(text_answer("hello"))
+    trace_id = "5bf92f3577b34da6a3ce929d0e0e4737"
+    response = _traced(gemini, trace_id, "fast")  # returns after the server shut down
+    assert response.status_code == 200
+    [server, attempt] = sorted(receiver.trace(trace_id, 2), key=lambda s: s.kind)
+    assert server.kind == Span.SPAN_KIND_SERVER and attempt.kind == Span.SPAN_KIND_CLIENT
