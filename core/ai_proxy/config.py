@@ -191,23 +191,44 @@ class SecretsConfig(_Section):
         return self
 
 
+def key_digest(value: str) -> str:
+    """A configured key's SHA-256, normalised; ValueError unless it is one."""
+    value = value.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError("must be 64 hex digits (the output of `ai-proxy hash-key`)")
+    if value == EMPTY_SHA256:
+        raise ValueError("is the hash of an empty key")
+    return value
+
+
 class ClientKeyConfig(_Section):
     # Appears in logs and metric labels, so kept to a label-safe alphabet.
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
     # Hex SHA-256 of the key (`ai-proxy hash-key` prints it); the key itself is never stored.
     sha256: str = Field(repr=False)
-    # Overrides limits.requests_per_minute for this key; 0 = unlimited.
+    # Each overrides the `limits` default of the same name for this key; 0 = unlimited.
     requests_per_minute: Annotated[int, Field(ge=0)] | None = None
+    tokens_per_minute: Annotated[int, Field(ge=0)] | None = None
+    concurrent_requests: Annotated[int, Field(ge=0)] | None = None
+    daily_tokens: Annotated[int, Field(ge=0)] | None = None
+    monthly_tokens: Annotated[int, Field(ge=0)] | None = None
+    daily_usd: Annotated[float, Field(ge=0)] | None = None
+    monthly_usd: Annotated[float, Field(ge=0)] | None = None
 
     @field_validator("sha256")
     @classmethod
     def _hex_digest(cls, value: str) -> str:
-        value = value.strip().lower()
-        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-            raise ValueError("must be 64 hex digits (the output of `ai-proxy hash-key`)")
-        if value == EMPTY_SHA256:
-            raise ValueError("is the hash of an empty key")
-        return value
+        return key_digest(value)
+
+
+class AdminKeyConfig(_Section):
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    sha256: str = Field(repr=False)
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        return key_digest(value)
 
 
 class AuthConfig(_Section):
@@ -215,6 +236,8 @@ class AuthConfig(_Section):
 
     disabled: bool = False
     client_keys: list[ClientKeyConfig] = Field(default_factory=list)
+    # Keys for the admin routes (GET /v1/usage), hashed like client keys; they serve no model.
+    admin_keys: list[AdminKeyConfig] = Field(default_factory=list)
 
     @field_validator("client_keys")
     @classmethod
@@ -227,13 +250,61 @@ class AuthConfig(_Section):
         return keys
 
 
+class PriceConfig(_Section):
+    """USD per million tokens of one model (ai_proxy.quota.prices has the defaults)."""
+
+    input: Annotated[float, Field(ge=0)]
+    output: Annotated[float, Field(ge=0)]
+    cache_read: Annotated[float, Field(ge=0)] | None = None  # unset: input's price
+    cache_write: Annotated[float, Field(ge=0)] | None = None  # unset: input's price
+
+
 class LimitsConfig(_Section):
-    # Token bucket per client key (per instance); 0 = no limit.
+    """Per client key limits, budgets and the usage ledger (ai_proxy.quota).
+
+    Each limit below is the default for every key; `auth.client_keys[]` entries override it.
+    0 = no limit. With store = "memory" they hold per instance; with "redis", fleet-wide."""
+
+    store: Literal["memory", "redis"] = "memory"
+    # redis:// or rediss:// (TLS), with user:password@ if needed; or `redis_url` in the secret.
+    redis_url: str | None = Field(default=None, repr=False)
+    # Redis Cluster mode (ElastiCache Serverless, Memorystore Cluster): keys are slot-tagged.
+    redis_cluster: bool = False
+    # Prefix of every key, so that deployments may share one Redis.
+    redis_key_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = (
+        "ai-proxy"
+    )
+    # Each store call gives up after this long.
+    store_timeout_ms: Annotated[float, Field(gt=0, le=5000)] = 50.0
+    # The store cannot be reached: serve anyway ("allow") or answer 529 ("deny").
+    on_store_error: Literal["allow", "deny"] = "allow"
+    # At most one warning per this long while the store fails.
+    store_error_log_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     requests_per_minute: Annotated[int, Field(ge=0)] = 0
     # Requests a key may send at once after being idle; 0 = requests_per_minute.
     burst: Annotated[int, Field(ge=0)] = 0
+    # Input + output tokens (cache reads and writes included), as upstream reports them.
+    tokens_per_minute: Annotated[int, Field(ge=0)] = 0
+    # A key's requests being served at once, streams included.
+    concurrent_requests: Annotated[int, Field(ge=0)] = 0
+    # Budgets per UTC calendar day and month, in tokens and in USD (from `prices`).
+    daily_tokens: Annotated[int, Field(ge=0)] = 0
+    monthly_tokens: Annotated[int, Field(ge=0)] = 0
+    daily_usd: Annotated[float, Field(ge=0)] = 0.0
+    monthly_usd: Annotated[float, Field(ge=0)] = 0.0
+    # Days the usage ledger (GET /v1/usage) keeps each day's entries.
+    usage_retention_days: Annotated[int, Field(ge=1, le=3660)] = 400
+    # Model id -> its price; added to, and overriding, the built-in table.
+    prices: dict[str, PriceConfig] = Field(default_factory=dict)
     # Upstream requests in flight on this instance; beyond it -> 529 at once, never a queue.
     max_concurrent_upstream: Annotated[int, Field(ge=1)] = 1024
+
+    @model_validator(mode="after")
+    def _store_settings(self) -> LimitsConfig:
+        url = self.redis_url
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        return self
 
 
 class RetriesConfig(_Section):
