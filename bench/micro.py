@@ -79,10 +79,15 @@ def main() -> None:
             for stage, micros in stages(provider, body).items():
                 print(f"  {stage:<40} {micros:8.1f} us")
             number = 2000 if body == "small" else 300
-            for stream in (False, True):
-                micros = gateway_handle_us(provider, body, stream, number // (5 if stream else 1))
-                label = f"Gateway.handle, {'stream' if stream else 'json'}, no network"
-                print(f"  {label:<40} {micros:8.1f} us")
+            for label, stream, per_event in (
+                ("json", False, False),
+                ("stream", True, False),
+                ("stream, a read per event", True, True),
+            ):
+                micros = gateway_handle_us(
+                    provider, body, stream, number // (5 if stream else 1), per_event
+                )
+                print(f"  {'Gateway.handle, ' + label:<40} {micros:8.1f} us")
 
 
 class _FakeResponse:
@@ -108,11 +113,14 @@ class _FakeResponse:
 class _FakeClient:
     """An `ai_proxy.upstream.Upstream` with no socket, so only the gateway's own work is timed."""
 
-    def __init__(self, name: str, json_body: bytes, events: list[bytes]) -> None:
+    def __init__(
+        self, name: str, json_body: bytes, events: list[bytes], per_event: bool = False
+    ) -> None:
         self.name = name
         self._json = json_body
-        # As the fake upstream sends them: the first event, then all the others at once.
-        self._chunks = [events[0], b"".join(events[1:])]
+        # As the fake upstream sends them by default: the first event, then all the others at
+        # once; or, as token streams arrive, one read per event (the per-read costs show).
+        self._chunks = list(events) if per_event else [events[0], b"".join(events[1:])]
 
     async def post(self, request: Any) -> _FakeResponse:
         return _FakeResponse(self._json, self._chunks if request.stream else None)
@@ -121,7 +129,9 @@ class _FakeClient:
         pass
 
 
-def gateway_handle_us(provider_name: str, body_name: str, stream: bool, number: int) -> float:
+def gateway_handle_us(
+    provider_name: str, body_name: str, stream: bool, number: int, per_event: bool = False
+) -> float:
     """`Gateway.handle` end to end (parse, route, translate, observe, log) with the upstream
     replaced by memory: microseconds per request, the body of a stream drained."""
     import asyncio
@@ -145,7 +155,7 @@ def gateway_handle_us(provider_name: str, body_name: str, stream: bool, number: 
         upstream = (canned.gemini_json(), canned.gemini_sse_events())
     else:
         upstream = (canned.openai_json(), canned.openai_sse_events())
-    gateway.clients[provider_name] = _FakeClient(provider_name, *upstream)
+    gateway.clients[provider_name] = _FakeClient(provider_name, *upstream, per_event)
     request = CoreRequest(
         method="POST",
         path="/v1/messages",

@@ -182,7 +182,7 @@ def render(results: dict[str, Any]) -> str:
         f"- gateway: `ai-proxy --config bench-generated.toml` (one uvicorn worker; loaded: "
         f"{', '.join(results.get('gateway_libraries', [])) or 'neither uvloop nor httptools'})",
         f"- fake upstream streams: first event at once, the other events "
-        f"{settings['upstream_first_gap_ms']:.1f} ms later",
+        f"{settings['upstream_first_gap_ms']:.1f} ms later, {_event_writes(settings)}",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "|".join("---" for _ in COLUMNS) + "|",
@@ -306,3 +306,8 @@ def profile_summary(raw: str, top: int = 30) -> str:
     for frame, count in sorted(total.items(), key=lambda x: -x[1])[:top]:
         out.append(f"{100 * count / samples:6.1f}  {frame}")
     return "\n".join(out)
+
+
+def _event_writes(settings: dict[str, Any]) -> str:
+    gap = settings.get("upstream_event_gap_ms", 0.0)  # absent from results of older runs
+    return f"one write each, {gap:.1f} ms apart" if gap else "in one write"

@@ -80,6 +80,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="fake upstream: seconds between a stream's first event and the rest",
     )
     parser.add_argument(
+        "--event-gap",
+        type=float,
+        default=0.0,
+        help="fake upstream: seconds between the later events, each its own write (default 0: "
+        "one write); a gap makes every event its own upstream read, as token streams arrive",
+    )
+    parser.add_argument(
         "--baseline",
         default="",
         help="comma list of baselines measured in the same run: floor (a minimal uvicorn + "
@@ -216,6 +223,7 @@ class Bench:
                 "loadgen": "wrk" if self.use_wrk else "python (bench/client.py)",
                 "pinning": self.pin.describe(),
                 "upstream_first_gap_ms": args.first_gap * 1000,
+                "upstream_event_gap_ms": args.event_gap * 1000,
             },
             "scenarios": [],
         }
@@ -268,6 +276,8 @@ class Bench:
             "0",
             "--first-gap",
             str(self.args.first_gap),
+            "--event-gap",
+            str(self.args.event_gap),
         ]
         process = self.start("upstream", argv)
         return int(procs.wait_for_line(process, "PORT", 30).split()[1])

@@ -12,7 +12,8 @@ even a stored digest itself would not be enough to find the key). The match foun
 with `hmac.compare_digest` anyway, so the final decision never rests on a short-circuiting ==.
 
 Client keys are per instance: `set_keys` swaps the whole table atomically, so a secret source
-(ai_proxy.secrets) can add or rotate keys without a restart.
+(ai_proxy.secrets) can add or rotate keys without a restart. Admin keys (`auth.admin_keys`,
+for GET /v1/usage) are a second table of the same kind; they serve no model.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ DISABLED_NAME = "anonymous"
 class ClientKey:
     name: str
     sha256: str
-    requests_per_minute: int | None = None
 
 
 def hash_key(key: str) -> str:
@@ -51,15 +51,20 @@ def new_key() -> str:
 
 
 class ClientAuth:
-    def __init__(self, disabled: bool, keys: Iterable[ClientKey]) -> None:
+    def __init__(self, disabled: bool, keys: Iterable[ClientKey], kind: str = "client") -> None:
         self.disabled = disabled
+        self.kind = kind  # named in refusals: "client" or "admin"
         self._by_digest: dict[str, ClientKey] = {}
         self.set_keys(keys)
 
     @classmethod
     def from_config(cls, config: AuthConfig) -> ClientAuth:
-        keys = [ClientKey(k.name, k.sha256, k.requests_per_minute) for k in config.client_keys]
-        return cls(config.disabled, keys)
+        return cls(config.disabled, [ClientKey(k.name, k.sha256) for k in config.client_keys])
+
+    @classmethod
+    def admins_from_config(cls, config: AuthConfig) -> ClientAuth:
+        """The admin keys: always checked, `auth.disabled` opens the client routes only."""
+        return cls(False, [ClientKey(k.name, k.sha256) for k in config.admin_keys], "admin")
 
     def set_keys(self, keys: Iterable[ClientKey]) -> None:
         """Replace the key table (one assignment, so concurrent requests see old or new)."""
@@ -90,10 +95,10 @@ class ClientAuth:
                 return key
         if not (headers.get("x-api-key") or headers.get("authorization")):
             raise AuthenticationFailed(
-                "missing client key: send it as the x-api-key header or as "
+                f"missing {self.kind} key: send it as the x-api-key header or as "
                 "Authorization: Bearer <key>"
             )
-        raise AuthenticationFailed("invalid client key")
+        raise AuthenticationFailed(f"invalid {self.kind} key")
 
 
 ANONYMOUS = ClientKey(DISABLED_NAME, "")

@@ -79,6 +79,9 @@ class EmfMetrics:
     def secret_refresh_failed(self, source: str) -> None:
         self._single("SecretRefreshFailures", "source", source)
 
+    def limit_store_failed(self, store: str) -> None:
+        self._single("LimitStoreErrors", "store", store)
+
     def _single(self, name: str, dimension: str, value: str) -> None:
         """A count of one under its own dimension (its own line: dimensions are per line)."""
         self._metrics.add_dimension(name=dimension, value=value)

@@ -4,18 +4,21 @@
     ├── InvalidRequest                400   invalid_request_error  bad JSON or schema, unsupported
     ├── AuthenticationFailed          401   authentication_error   client key, upstream 401
     ├── BillingError                  402   billing_error          upstream quota exhausted
-    ├── PermissionDenied              403   permission_error       upstream 403
+    ├── PermissionDenied              403   permission_error       upstream 403, a client key
+    │                                                              on an admin route
     ├── NotFound                      404   not_found_error        unroutable model, unknown path
     ├── RequestTooLarge               413   request_too_large      body over the configured limit
     ├── RateLimited                   429   rate_limit_error       upstream 429 (Retry-After kept),
-    │                                                              client key over its rate
+    │                                                              client key over a limit or
+    │                                                              budget (ai_proxy.quota)
     ├── InternalError                 500   api_error              a bug of ours (logged with trace)
     ├── ProviderNotConfigured         500   api_error              provider has no API key
     ├── UpstreamError                 502   api_error              upstream 5xx (500 stays 500),
     │                                                              bad or truncated reply,
     │                                                              connection refused or reset
     ├── UpstreamTimeout               504   timeout_error          connect, read idle, total
-    └── Overloaded                    529   overloaded_error       upstream 503/529, local cap
+    └── Overloaded                    529   overloaded_error       upstream 503/529, local cap,
+                                                                   limit store down ("deny")
 
 Before the response starts, an error is sent as a JSON body with its status. Once an SSE stream
 has started, the same error becomes an ``event: error`` frame and the stream ends.
@@ -104,7 +107,7 @@ class BillingError(GatewayError):
 class PermissionDenied(GatewayError):
     status = 403
     error_type = "permission_error"
-    summary = "Upstream refused the gateway's provider key"
+    summary = "Upstream refused the gateway's provider key, or a client key on an admin route"
 
 
 class NotFound(GatewayError):
@@ -122,7 +125,7 @@ class RequestTooLarge(GatewayError):
 class RateLimited(GatewayError):
     status = 429
     error_type = "rate_limit_error"
-    summary = "Client key over its rate, or upstream rate limit"
+    summary = "Client key over a limit or budget, or upstream rate limit"
     try_next_target = True
 
 
@@ -161,7 +164,10 @@ class UpstreamTimeout(GatewayError):
 class Overloaded(GatewayError):
     status = 529
     error_type = "overloaded_error"
-    summary = "Upstream overloaded, or limits.max_concurrent_upstream reached"
+    summary = (
+        "Upstream overloaded, limits.max_concurrent_upstream reached, or the limit store "
+        "unavailable under limits.on_store_error = deny"
+    )
     try_next_target = True
 
 

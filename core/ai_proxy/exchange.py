@@ -11,7 +11,7 @@ comes first.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 from .errors import GatewayError, UpstreamError, from_upstream_status
@@ -40,10 +40,10 @@ async def stream(
     record: RequestRecord,
     reply: Reply,
     ping_interval: float,
-    finish: Callable[[RequestRecord], None],
+    finish: Callable[[RequestRecord], Awaitable[None]],
 ) -> StreamBody:
-    """The client's SSE body, relayed as upstream sends it; `finish` reports the request once
-    the stream has ended and the upstream response is closed."""
+    """The client's SSE body, relayed as upstream sends it; `finish` settles and reports the
+    request once the stream has ended and the upstream response is closed."""
     exits = AsyncExitStack()
     try:
         response = await _open(upstream, provider, request, record, exits)
@@ -53,7 +53,7 @@ async def stream(
 
     async def on_done() -> None:
         await exits.aclose()
-        finish(record)
+        await finish(record)
 
     frames = relay_stream(upstream.name, response, reply, record, ping_interval, on_done)
     # exits.aclose is idempotent: the relay's own finally usually got there first.

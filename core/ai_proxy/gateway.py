@@ -23,6 +23,7 @@ from .endpoints.internal import InternalEndpoint
 from .endpoints.messages import MessagesEndpoint
 from .endpoints.models import ModelsEndpoint
 from .endpoints.public import openapi, root
+from .endpoints.usage import UsageEndpoint
 from .errors import (
     GatewayError,
     InternalError,
@@ -38,9 +39,10 @@ from .plain import CoreRequest as CoreRequest
 from .plain import CoreResponse as CoreResponse
 from .providers.base import Provider
 from .providers.registry import build_providers
+from .quota.policy import Quota, url_secrets
 from .retry import RetryPolicy
 from .routing import Router
-from .secrets import SecretSource, secret_source_from_config
+from .secrets import REDIS_URL, SecretSource, secret_source_from_config
 from .upstream import Upstream, UpstreamClient
 
 if TYPE_CHECKING:
@@ -86,7 +88,10 @@ class Gateway:
             self.tracing = OtelTracing(config)
             self.observers.append(self.tracing)
         register_secrets(self._api_keys.values())
-        self.admission = Admission(config)
+        register_secrets(url_secrets(config.limits.redis_url))
+        # The store is built now, or (its URL in the secret) by load_secrets.
+        self.quota = Quota(config, self.limit_store_failed)
+        self.admission = Admission(config, self.quota)
         self.upstream_cap = ConcurrencyCap(config.limits.max_concurrent_upstream)
         fallbacks = Fallbacks(self.router, RetryPolicy(config.retries))
         targets = Targets(self.providers, self.clients, lambda: self._api_keys)
@@ -102,21 +107,30 @@ class Gateway:
             ),
             "count_tokens": CountTokensEndpoint(targets, fallbacks),
             "models": ModelsEndpoint(self.router, extra, lambda: self.configured_providers),
+            "usage": UsageEndpoint(
+                self.quota, lambda: [key.name for key in self.admission.auth.keys]
+            ),
             "openapi": openapi,
             "root": root,
         }
         self._internal = InternalEndpoint(self)
 
     def set_api_keys(self, keys: Mapping[str, str]) -> None:
-        """Install keys from a secret source (replaces the whole set atomically)."""
-        self._api_keys = {name: key for name, key in keys.items() if key}
+        """Install keys from a secret source (replaces the whole set atomically); the secret's
+        redis_url is no provider key (it is read once, by load_secrets)."""
+        self._api_keys = {name: key for name, key in keys.items() if key and name != REDIS_URL}
         register_secrets(self._api_keys.values())
 
     def load_secrets(self) -> None:
         """Cold start: read the secret source (blocking); ConfigError names an unusable secret.
 
-        Keys from the secret override those in the config; the config's fill the gaps."""
-        self.set_api_keys({**self._config_keys, **self.secrets.load()})
+        Keys from the secret override those in the config; the config's fill the gaps. The
+        limit store is built now if its URL was to come from the secret."""
+        loaded = self.secrets.load()
+        redis_url = loaded.get(REDIS_URL)
+        register_secrets(url_secrets(redis_url))
+        self.quota.start(redis_url)
+        self.set_api_keys({**self._config_keys, **loaded})
         self.admission.auth.check_configured()
         self.secrets_loaded = True
 
@@ -141,6 +155,7 @@ class Gateway:
     async def close(self) -> None:
         for client in self.clients.values():
             await client.close()
+        await self.quota.close()
         if self.prometheus is not None:
             self.prometheus.close()
         if self.tracing is not None:
@@ -154,8 +169,12 @@ class Gateway:
             metrics = "prometheus-multiprocess" if self.prometheus.multiprocess else "prometheus"
         log_startup(self.config, self.configured_providers, metrics)
 
-    async def handle(self, request: CoreRequest) -> CoreResponse:
-        """Serve one request; its record is reported now, or when a streamed body ends."""
+    async def handle(self, request: CoreRequest, *, finish_json: bool = True) -> CoreResponse:
+        """Serve one request; its record is reported now, or when a streamed body ends.
+
+        `finish_json=False`: the caller awaits `finish(response.record)` itself once the JSON
+        answer is sent (the ASGI app does), so the limit store's settle round trip is not
+        spent before the client has its answer."""
         route = routes.find(request.path)
         if route is not None and route.access is routes.Access.INTERNAL:
             return await self._internal(route, request)
@@ -181,7 +200,7 @@ class Gateway:
             response = self.error_response(InternalError(), record)
         except BaseException:  # cancelled: the client or the server went away
             record.status = record.status or 499
-            self.finish(record)
+            await self.finish(record)
             raise
         response.headers.append((b"request-id", record.request_id.encode()))
         if self.draining:
@@ -193,24 +212,34 @@ class Gateway:
             response.headers.append((b"x-ai-proxy-served-by", served_by))
         response.record = record
         if isinstance(response.body, bytes):
-            self.finish(record)
+            if finish_json:
+                await self.finish(record)
         else:
             record.streaming = True
             for observer in self.observers:
                 observer.stream_started(record)
         return response
 
-    def finish(self, record: RequestRecord) -> None:
-        """Report a request to the observers, once (later calls do nothing).
+    async def finish(self, record: RequestRecord) -> None:
+        """Settle a request with the limit store, then report it to the observers, once (later
+        calls do nothing).
 
         Whoever consumes a streamed body calls this after closing it (the ASGI app does), in
-        case the body was never iterated and so never reported itself.
+        case the body was never iterated and so never reported itself. It may run in a task
+        being cancelled (a client gone mid-stream): the settle is robust to that
+        (Quota.settle), and the observers are told either way.
         """
         if record.reported:
             return
         record.reported = True
         if record.finished is None:
             record.finished = time.perf_counter()
+        try:
+            await self.quota.settle(record)
+        finally:
+            self._report(record)
+
+    def _report(self, record: RequestRecord) -> None:
         for observer in self.observers:
             try:
                 observer.request_finished(record)
@@ -228,6 +257,11 @@ class Gateway:
         for observer in self.observers:
             observer.secret_refresh_failed(source)
 
+    def limit_store_failed(self, store: str) -> None:
+        """A limit store call failed (ai_proxy.quota.policy decided what the request got)."""
+        for observer in self.observers:
+            observer.limit_store_failed(store)
+
     def error_response(self, error: GatewayError, record: RequestRecord) -> CoreResponse:
         record.status = error.status
         record.error_type = error.error_type
@@ -240,7 +274,7 @@ class Gateway:
         self, route: routes.Route | None, request: CoreRequest, record: RequestRecord
     ) -> CoreResponse:
         if routes.needs_key(route):
-            await self.admission.admit(request, record)
+            await self.admission.admit(route, request, record)
         # The ASGI app stops reading early; this covers entries that hand over a whole body.
         limit = self.config.server.max_body_bytes
         if len(request.body) > limit:

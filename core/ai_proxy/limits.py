@@ -1,53 +1,11 @@
-"""Per-key request rates and the per-instance cap on upstream requests in flight.
+"""The per-instance cap on upstream requests in flight.
 
-Both sit on every request, so both are a dict lookup and a little arithmetic: no lock (one
-event loop), no task, no object per request. The rate limiter is an interface because a fleet
-of instances may want one shared budget per key (e.g. a Redis-backed bucket); the in-process
-token bucket is the default, and each instance then enforces the rate on its own.
+It sits on every request, so it is a counter and a comparison: no lock (one event loop), no
+task, no object per request. A client key's own limits (rates, concurrency, budgets) are the
+limit store's, per instance or fleet-wide (ai_proxy.quota); this cap protects the instance.
 """
 
 from __future__ import annotations
-
-import time
-from abc import ABC, abstractmethod
-from collections.abc import Callable
-
-
-class RateLimiter(ABC):
-    @abstractmethod
-    async def acquire(self, key: str, requests_per_minute: int) -> float:
-        """Spend one request of `key`'s budget: 0.0 when allowed, else the seconds to wait."""
-
-
-class TokenBucketLimiter(RateLimiter):
-    """A bucket per key of `burst` tokens, refilled at requests_per_minute / 60 per second.
-
-    Buckets are keyed by client key *name*, so their number is bounded by the configured keys.
-    """
-
-    def __init__(self, burst: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._burst = burst
-        self._clock = clock
-        # name -> [tokens, last refill time]; a list so the hot path mutates in place.
-        self._buckets: dict[str, list[float]] = {}
-
-    async def acquire(self, key: str, requests_per_minute: int) -> float:
-        return self.take(key, requests_per_minute)
-
-    def take(self, key: str, requests_per_minute: int) -> float:
-        now = self._clock()
-        capacity = float(self._burst or requests_per_minute)
-        rate = requests_per_minute / 60.0
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = [capacity, now]
-        else:
-            bucket[0] = min(capacity, bucket[0] + (now - bucket[1]) * rate)
-            bucket[1] = now
-        if bucket[0] >= 1.0:
-            bucket[0] -= 1.0
-            return 0.0
-        return (1.0 - bucket[0]) / rate
 
 
 class ConcurrencyCap:

@@ -198,6 +198,9 @@ class AccessLog:
     def secret_refresh_failed(self, source: str) -> None:
         pass
 
+    def limit_store_failed(self, store: str) -> None:
+        pass  # ai_proxy.quota.policy logs its own warning, at most one per interval
+
     def request_finished(self, record: RequestRecord) -> None:
         failed = record.status >= 500 or (record.error_type is not None and record.status < 400)
         level = logging.WARNING if failed else logging.INFO

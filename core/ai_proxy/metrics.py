@@ -28,7 +28,7 @@ from prometheus_client import (
 )
 
 from .config import Config
-from .observability import RequestRecord, model_labels, route_label, status_class
+from .observability import NONE, RequestRecord, model_labels, route_label, status_class
 
 # LLM calls take from a fraction of a second to many minutes (long thinking, long outputs).
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
@@ -40,7 +40,10 @@ TOKEN_TYPES = (
     ("cache_read_input_tokens", "cache_read"),
     ("cache_creation_input_tokens", "cache_creation"),
 )
-REQUEST_LABELS = ("route", "model", "provider", "status_class")
+# `client` is the client key's name ("none" before authentication): names are configured,
+# so the label stays bounded.
+REQUEST_LABELS = ("route", "model", "provider", "status_class", "client")
+DURATION_LABELS = ("route", "model", "provider", "status_class")
 UPSTREAM_LABELS = ("provider", "model")
 # The classic text format, which every Prometheus version (and most agents) reads; newer
 # prometheus-client versions label the same bytes "version=1.0.0".
@@ -77,13 +80,13 @@ class PrometheusMetrics:
 
         self.requests = counter(
             "ai_proxy_requests",
-            "Requests answered, by route, model, provider and status class.",
+            "Requests answered, by route, model, provider, status class and client key.",
             REQUEST_LABELS,
         )
         self.request_duration = histogram(
             "ai_proxy_request_duration_seconds",
             "From request received to the last byte of the answer (end of stream).",
-            REQUEST_LABELS,
+            DURATION_LABELS,
             DURATION_BUCKETS,
         )
         self.upstream_duration = histogram(
@@ -100,9 +103,21 @@ class PrometheusMetrics:
         )
         self.tokens = counter(
             "ai_proxy_tokens",
-            "Tokens reported by the upstream, by provider, upstream model and type.",
-            (*UPSTREAM_LABELS, "type"),
+            "Tokens reported by the upstream, by provider, upstream model, type and client key.",
+            (*UPSTREAM_LABELS, "type", "client"),
         )
+        self.limit_refusals = counter(
+            "ai_proxy_limit_refusals",
+            "Requests refused by a client key's limit or budget (429), by key and limit.",
+            ("client", "limit"),
+        )
+        self.limit_store_errors = counter(
+            "ai_proxy_limit_store_errors",
+            "Limit store calls that failed (limits.on_store_error decided the answer).",
+            ("store",),
+        )
+        if config.limits.store == "redis":
+            self.limit_store_errors.labels("redis")  # at 0 from the start, like the above
         self.errors = counter(
             "ai_proxy_errors",
             "Errors sent to clients (JSON or SSE error event), by Anthropic error type.",
@@ -128,8 +143,9 @@ class PrometheusMetrics:
             "ai_proxy_requests_in_flight", "Requests being served, streams included."
         )
         self.streams_in_flight = gauge("ai_proxy_streams_in_flight", "SSE streams open.")
-        self._request_children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
-        self._upstream_children: dict[tuple[str, str], tuple[Any, Any, tuple[Any, ...]]] = {}
+        self._request_children: dict[tuple[str, str, str, str, str], tuple[Any, Any]] = {}
+        self._upstream_children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._token_children: dict[tuple[str, str, str], tuple[tuple[str, Any], ...]] = {}
         self._error_children: dict[tuple[str, str], Any] = {}
 
     # -- Observer --------------------------------------------------------------------------
@@ -143,6 +159,9 @@ class PrometheusMetrics:
     def secret_refresh_failed(self, source: str) -> None:
         self.secret_refresh_failures.labels(source).inc()
 
+    def limit_store_failed(self, store: str) -> None:
+        self.limit_store_errors.labels(store).inc()
+
     def request_finished(self, record: RequestRecord) -> None:
         if record.in_flight:
             self.requests_in_flight.dec()
@@ -151,16 +170,19 @@ class PrometheusMetrics:
         ok = record.ok
         provider = record.provider or "none"
         model = self._client_models.get(record.client_model, ok)
-        key = (route_label(record.path), model, provider, status_class(record.status))
+        client = record.client_name or NONE
+        key = (route_label(record.path), model, provider, status_class(record.status), client)
         children = self._request_children.get(key)
         if children is None:
-            children = (self.requests.labels(*key), self.request_duration.labels(*key))
+            children = (self.requests.labels(*key), self.request_duration.labels(*key[:4]))
             self._request_children[key] = children
         children[0].inc()
         if record.finished is not None:
             children[1].observe(record.finished - record.started)
         if record.provider is not None:
-            self._observe_upstream(record, provider, ok)
+            self._observe_upstream(record, provider, ok, client)
+        if record.limit_refused is not None:
+            self.limit_refusals.labels(client, record.limit_refused).inc()
         if record.error_type is not None:
             error_key = (provider, record.error_type)
             error_child = self._error_children.get(error_key)
@@ -172,25 +194,29 @@ class PrometheusMetrics:
         if record.retries:
             self.retries.labels(provider).inc(record.retries)
 
-    def _observe_upstream(self, record: RequestRecord, provider: str, ok: bool) -> None:
+    def _observe_upstream(
+        self, record: RequestRecord, provider: str, ok: bool, client: str
+    ) -> None:
         key = (provider, self._upstream_models.get(record.upstream_model, ok))
         children = self._upstream_children.get(key)
         if children is None:
-            children = (
-                self.upstream_duration.labels(*key),
-                self.time_to_first_token.labels(*key),
-                tuple(
-                    (usage_key, self.tokens.labels(*key, kind)) for usage_key, kind in TOKEN_TYPES
-                ),
-            )
+            children = (self.upstream_duration.labels(*key), self.time_to_first_token.labels(*key))
             self._upstream_children[key] = children
-        upstream_duration, first_token, tokens = children
+        upstream_duration, first_token = children
         if record.upstream_started is not None and record.upstream_finished is not None:
             upstream_duration.observe(record.upstream_finished - record.upstream_started)
         if record.stream and record.first_token is not None:
             first_token.observe(record.first_token - record.started)
         usage = record.usage
         if usage:
+            token_key = (*key, client)
+            tokens = self._token_children.get(token_key)
+            if tokens is None:
+                tokens = tuple(
+                    (usage_key, self.tokens.labels(*key, kind, client))
+                    for usage_key, kind in TOKEN_TYPES
+                )
+                self._token_children[token_key] = tokens
             for usage_key, child in tokens:
                 count = usage.get(usage_key)
                 if count:

@@ -169,6 +169,9 @@ class RequestRecord:
     error_type: str | None = None
     error_message: str | None = None
     client_name: str | None = None  # the client key's name, once clients authenticate
+    limit_refused: str | None = None  # the key's limit that refused it (ai_proxy.quota)
+    lease: str | None = None  # admitted by the limit store: released when the request settles
+    settled: bool = False  # the limit store was told how the request ended
     upstream_started: float | None = None  # the last attempt's request went out
     upstream_finished: float | None = None  # its last byte came back
     first_event: float | None = None
@@ -251,3 +254,6 @@ class Observer(Protocol):
     def request_finished(self, record: RequestRecord) -> None: ...
 
     def secret_refresh_failed(self, source: str) -> None: ...
+
+    def limit_store_failed(self, store: str) -> None:
+        """A limit store call failed (ai_proxy.quota.policy); `store` is memory or redis."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from .auth import ClientKey
-from .errors import AuthenticationFailed
+from .errors import GatewayError
 from .observability import RequestRecord
 
 Headers = list[tuple[bytes, bytes]]
@@ -35,7 +35,7 @@ class CoreRequest:
     query: str = ""
     # The client key check, when the entry already ran it (the ASGI app does, before reading
     # the body): the key it found, or why it refused. None: the gateway checks.
-    admission: ClientKey | AuthenticationFailed | None = None
+    admission: ClientKey | GatewayError | None = None
 
 
 @dataclass(slots=True)

@@ -1,19 +1,23 @@
 """Every path the gateway answers, once: its endpoint, method, access and metric label.
 
     path                          method     access     endpoint      metric label
-    /v1/messages                  POST       client     messages      /v1/messages
+    /v1/messages                  POST       metered    messages      /v1/messages
     /v1/messages/count_tokens     POST       client     count_tokens  /v1/messages/count_tokens
     /v1/models                    GET        client     models        /v1/models
     /v1/models/{id}               GET        client     models        /v1/models/{id}
+    /v1/usage                     GET        admin      usage         /v1/usage
     /openapi.json                 GET        public     openapi       other
     /  (and the empty path)       any        public     root          /
     /health/live|startup|ready    GET, HEAD  internal   probe         (not counted)
     /metrics                      GET, HEAD  internal   metrics       (not counted)
 
 Internal routes are answered before a request record exists: probes and scrapes are neither
-logged nor counted. Public routes need no client key. Every other path needs one, unknown paths
-included, so a route added without a line here is never open; an unknown path answers 404 only
-to a client that presented a key.
+logged nor counted. Public routes need no client key. Admin routes need an admin key
+(`auth.admin_keys`). Every other path needs a client key, unknown paths included, so a route
+added without a line here is never open; an unknown path answers 404 only to a client that
+presented a key. Metered routes are the ones that spend upstream tokens: only they count
+against a key's limits and budgets (ai_proxy.quota); count_tokens is free upstream, so it
+does not.
 """
 
 from __future__ import annotations
@@ -25,12 +29,16 @@ from typing import Literal
 from . import probes
 from .errors import InvalidRequest
 
-EndpointName = Literal["messages", "count_tokens", "models", "openapi", "root", "probe", "metrics"]
+EndpointName = Literal[
+    "messages", "count_tokens", "models", "usage", "openapi", "root", "probe", "metrics"
+]
 
 
 class Access(Enum):
     PUBLIC = "public"
-    CLIENT = "client"  # a client key is checked (ai_proxy.auth), then its rate (ai_proxy.limits)
+    CLIENT = "client"  # a client key is checked (ai_proxy.auth)
+    METERED = "metered"  # a client key, then its limits and budgets (ai_proxy.quota)
+    ADMIN = "admin"  # an admin key (auth.admin_keys); a client key is refused with 403
     INTERNAL = "internal"
 
 
@@ -52,11 +60,12 @@ _ROOT = Route("root", (), Access.PUBLIC, "/")  # Claude Code probes it with HEAD
 _PROBE = Route("probe", _READ, Access.INTERNAL, OTHER)
 
 _EXACT: dict[str, Route] = {
-    "/v1/messages": Route("messages", _POST, Access.CLIENT, "/v1/messages"),
+    "/v1/messages": Route("messages", _POST, Access.METERED, "/v1/messages"),
     "/v1/messages/count_tokens": Route(
         "count_tokens", _POST, Access.CLIENT, "/v1/messages/count_tokens"
     ),
     "/v1/models": Route("models", _GET, Access.CLIENT, "/v1/models"),
+    "/v1/usage": Route("usage", _GET, Access.ADMIN, "/v1/usage"),
     "/openapi.json": Route("openapi", _GET, Access.PUBLIC, OTHER),
     "/": _ROOT,
     "": _ROOT,
@@ -75,9 +84,12 @@ def find(path: str) -> Route | None:
     return route
 
 
+_KEYED = (Access.CLIENT, Access.METERED, Access.ADMIN)
+
+
 def needs_key(route: Route | None) -> bool:
-    """Whether a request must present a client key (one to an unknown path must)."""
-    return route is None or route.access is Access.CLIENT
+    """Whether a request must present a key (one to an unknown path must)."""
+    return route is None or route.access in _KEYED
 
 
 def route_label(path: str) -> str:

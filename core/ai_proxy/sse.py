@@ -16,12 +16,28 @@ class SSEEvent:
 
 
 def encode(event: str, data: Any) -> bytes:
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+    return _head(event) + orjson.dumps(data) + b"\n\n"
 
 
 def encode_events(events: list[dict[str, Any]]) -> bytes:
-    """Anthropic frames name the event after the payload's own `type`."""
-    return b"".join(encode(event["type"], event) for event in events)
+    """Anthropic frames name the event after the payload's own `type`. One join per batch,
+    each frame's head encoded once per event type (this runs for every event we send)."""
+    parts: list[bytes] = []
+    for event in events:
+        parts += (_head(event["type"]), orjson.dumps(event), b"\n\n")
+    return b"".join(parts)
+
+
+_HEADS: dict[str, bytes] = {}
+
+
+def _head(event: str) -> bytes:
+    head = _HEADS.get(event)
+    if head is None:
+        head = b"event: " + event.encode() + b"\ndata: "
+        if len(_HEADS) < 64:  # the event types are a handful; never grow on odd names
+            _HEADS[event] = head
+    return head
 
 
 PING = encode("ping", {"type": "ping"})
@@ -31,42 +47,52 @@ class SSEDecoder:
     """Feed raw bytes as they arrive; get back every event completed by them.
 
     Handles LF, CRLF and CR line endings, multi-line `data:`, comments and events split across
-    any number of network chunks, per the WHATWG event-stream grammar.
+    any number of network chunks, per the WHATWG event-stream grammar. The chunk is split into
+    lines in place (`bytes.splitlines` knows exactly these three endings) and each event's data
+    is decoded once, when it is dispatched: no copy of the whole buffer per chunk.
     """
 
-    __slots__ = ("_buffer", "_data", "_event")
+    __slots__ = ("_buffer", "_data", "_event", "_skip_lf")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._buffer = b""  # an unfinished line
         self._event = ""
-        self._data: list[str] = []
+        self._data: list[bytes] = []
+        # The last chunk ended in CR: if the next one starts with LF, that LF ends no new line.
+        self._skip_lf = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        buffer = self._buffer + chunk
-        if b"\r" in buffer:
-            # A lone trailing CR may be the first half of CRLF: keep it for the next chunk.
-            keep_cr = buffer.endswith(b"\r")
-            if keep_cr:
-                buffer = buffer[:-1]
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            if keep_cr:
-                buffer += b"\r"
-        *lines, self._buffer = buffer.split(b"\n")
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk.startswith(b"\n"):
+                chunk = chunk[1:]
+        buffer = self._buffer + chunk if self._buffer else chunk
+        end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r")) + 1
+        if end == 0:
+            self._buffer = buffer
+            return []
+        if end == len(buffer):
+            self._buffer = b""
+            self._skip_lf = buffer.endswith(b"\r")
+            lines = buffer.splitlines()
+        else:
+            self._buffer = buffer[end:]
+            lines = buffer[:end].splitlines()
         events: list[SSEEvent] = []
         for raw in lines:
             if not raw:
                 if self._data:
-                    events.append(SSEEvent(self._event or "message", "\n".join(self._data)))
+                    data = b"\n".join(self._data).decode("utf-8", errors="replace")
+                    events.append(SSEEvent(self._event or "message", data))
                 self._event, self._data = "", []
                 continue
-            line = raw.decode("utf-8", errors="replace")
-            field, _, value = line.partition(":")
-            if value.startswith(" "):
+            field, _, value = raw.partition(b":")
+            if value.startswith(b" "):
                 value = value[1:]
-            if field == "data":
+            if field == b"data":
                 self._data.append(value)
-            elif field == "event":
-                self._event = value
+            elif field == b"event":
+                self._event = value.decode("utf-8", errors="replace")
         return events
 
     def pending(self) -> bool:

@@ -96,6 +96,9 @@ class OtelTracing:
     def secret_refresh_failed(self, source: str) -> None:
         pass
 
+    def limit_store_failed(self, store: str) -> None:
+        pass
+
     def request_finished(self, record: RequestRecord) -> None:
         ids = record.trace
         if ids is None:

@@ -15,10 +15,12 @@ import textwrap
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import yaml
+from ai_proxy.config import load_config
 
 from .lambda_support import EVENTS
 from .processes import ROOT, child_env, free_port, serve
@@ -53,18 +55,50 @@ def test_sam_template_passes_cfn_lint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_sam_template_grants_only_get_secret_value_on_the_one_secret() -> None:
+def load_template() -> dict[str, Any]:
+    """template.yaml with CloudFormation's short-form tags (!Ref, !If, ...) in their long form."""
+
     class Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
         pass
 
-    # CloudFormation's short-form tags (!Ref, !Sub, ...) as plain values.
-    Loader.add_multi_constructor(
-        "!",
-        lambda loader, suffix, node: (
-            loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
-        ),
-    )
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+    def long_form(loader: Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+        value: Any
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {suffix if suffix == "Ref" else f"Fn::{suffix}": value}
+
+    Loader.add_multi_constructor("!", long_form)
+    template: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+    return template
+
+
+def condition_value(node: Any, parameters: dict[str, Any]) -> Any:
+    """A condition evaluated as CloudFormation would, with these parameter values; only the
+    functions the template's conditions use."""
+    if not isinstance(node, dict):
+        return node
+    ((function, argument),) = node.items()
+    if function == "Ref":
+        return parameters[argument]
+    values = [condition_value(item, parameters) for item in argument]
+    if function == "Fn::Join":
+        separator, items = values
+        return separator.join(items)
+    if function == "Fn::Equals":
+        left, right = values
+        return left == right
+    if function == "Fn::Not":
+        (value,) = values
+        return not value
+    raise AssertionError(f"{function} is not evaluated here")
+
+
+def test_sam_template_grants_only_get_secret_value_on_the_one_secret() -> None:
+    template = load_template()
     functions = {
         name: resource
         for name, resource in template["Resources"].items()
@@ -75,12 +109,53 @@ def test_sam_template_grants_only_get_secret_value_on_the_one_secret() -> None:
         (policy,) = resource["Properties"]["Policies"]
         (statement,) = policy["Statement"]
         assert statement["Action"] == "secretsmanager:GetSecretValue"
-        assert statement["Resource"].endswith(":secret:${ApiKeysSecretName}-??????")
+        assert statement["Resource"]["Fn::Sub"].endswith(":secret:${ApiKeysSecretName}-??????")
     streaming = functions["StreamingFunction"]["Properties"]
     assert streaming["FunctionUrlConfig"]["InvokeMode"] == "RESPONSE_STREAM"
     assert streaming["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert {"ApiKeysSecretName", "ModelAliasesJson"} <= set(template["Parameters"])
     assert {"BufferedApiUrl", "StreamingFunctionUrl"} <= set(template["Outputs"])
+
+
+@pytest.mark.parametrize(
+    ("subnets", "in_vpc"), [("", False), ("subnet-0123456789abcdef0,subnet-0fedcba987654321", True)]
+)
+def test_sam_functions_join_a_vpc_only_when_subnets_are_given(subnets: str, in_vpc: bool) -> None:
+    template = load_template()
+    parameters: dict[str, Any] = {
+        name: spec.get("Default") for name, spec in template["Parameters"].items()
+    }
+    parameters["RedisSubnetIds"] = subnets.split(",")  # a CommaDelimitedList's Ref: a list
+    parameters["RedisSecurityGroupIds"] = ["sg-0123456789abcdef0"] if in_vpc else [""]
+
+    assert condition_value(template["Conditions"]["InVpc"], parameters) is in_vpc
+    condition, vpc, outside = template["Globals"]["Function"]["VpcConfig"]["Fn::If"]
+    assert condition == "InVpc" and outside == {"Ref": "AWS::NoValue"}
+    assert vpc == {
+        "SubnetIds": {"Ref": "RedisSubnetIds"},
+        "SecurityGroupIds": {"Ref": "RedisSecurityGroupIds"},
+    }
+
+
+def test_sam_limits_store_settings_are_valid_config() -> None:
+    """Every value the template allows makes a valid config; the URL itself travels only in
+    the secret (a parameter would show in the console and the stack's events)."""
+    template = load_template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["AI_PROXY_LIMITS__STORE"] == {"Ref": "LimitsStore"}
+    assert variables["AI_PROXY_LIMITS__REDIS_CLUSTER"] == {"Ref": "RedisCluster"}
+    assert not any("URL" in name for name in variables)
+    assert not any("url" in name.lower() for name in template["Parameters"])
+    assert template["Parameters"]["LimitsStore"]["Default"] == "memory"
+    for store in template["Parameters"]["LimitsStore"]["AllowedValues"]:
+        for cluster in template["Parameters"]["RedisCluster"]["AllowedValues"]:
+            environ = {
+                "AI_PROXY_LIMITS__STORE": store,
+                "AI_PROXY_LIMITS__REDIS_CLUSTER": cluster,
+                "AI_PROXY_LIMITS__REDIS_URL": "rediss://user:password@cache.example:6379",
+            }
+            limits = load_config(environ=environ).limits
+            assert (limits.store, limits.redis_cluster) == (store, cluster == "true")
 
 
 def test_kubernetes_manifests_validate() -> None:
@@ -110,6 +185,18 @@ def test_deployment_probes_and_security() -> None:
     assert grace > drain + streams
 
 
+def test_deployment_takes_the_redis_url_from_the_secret() -> None:
+    deployment = yaml.safe_load((ROOT / "deploy/k8s/deployment.yaml").read_text())
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item for item in container["env"]}
+    assert env["AI_PROXY_LIMITS__REDIS_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "ai-proxy-api-keys",
+        "key": "redis-url",
+        "optional": True,
+    }
+    assert env["AI_PROXY_LIMITS__STORE"]["value"] in ("memory", "redis")
+
+
 def test_dockerfile_passes_hadolint() -> None:
     result = run(tool("hadolint"), "Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -130,6 +217,12 @@ def test_cloudbuild_deploys_with_long_timeout_and_service_account() -> None:
         "--set-secrets",
     } <= flags
     assert "--timeout=3600" in args
+    (env_vars,) = (arg for arg in args if arg.startswith("--set-env-vars="))
+    assert "AI_PROXY_LIMITS__STORE=${_LIMITS_STORE}" in env_vars.split(",")
+    assert build["substitutions"]["_LIMITS_STORE"] == "memory"
+    # Every substitution the build uses has a default (Cloud Build refuses an unknown one).
+    used = set(re.findall(r"\$\{(_[A-Z_]+)\}", (ROOT / "cloudbuild.yaml").read_text()))
+    assert used <= set(build["substitutions"])
 
 
 @pytest.fixture(scope="module")

@@ -72,6 +72,9 @@ class RefreshFailures:
     def secret_refresh_failed(self, source: str) -> None:
         self.into.append(source)
 
+    def limit_store_failed(self, store: str) -> None:
+        pass
+
 
 def make_handler(gemini: GeminiStub, **settings: str) -> LambdaHandler:
     environ = {

@@ -105,7 +105,8 @@ def test_default_secret_names_are_read_over_tls(vault: Vault) -> None:
     keys = vault.source().load()
 
     assert keys == {"gemini": GEMINI_KEY}
-    assert fake.reads == ["gemini-api-key", "openai-api-key", "anthropic-api-key"]
+    # redis-url: the limit store's URL, when it is kept in the vault (absent here).
+    assert fake.reads == ["gemini-api-key", "openai-api-key", "anthropic-api-key", "redis-url"]
 
 
 def test_explicit_secret_names_must_exist(vault: Vault) -> None:

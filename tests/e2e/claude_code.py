@@ -73,6 +73,9 @@ class ServedRequests:
     def secret_refresh_failed(self, source: str) -> None:
         pass
 
+    def limit_store_failed(self, store: str) -> None:
+        pass
+
     def request_finished(self, record: RequestRecord) -> None:
         self.records.append(record)
 
@@ -105,9 +108,9 @@ def serve_recorded_gateway(config: Config) -> Iterator[tuple[str, ServedRequests
     gateway.observers.append(served)
     handle = gateway.handle
 
-    async def recording_handle(request: CoreRequest) -> CoreResponse:
+    async def recording_handle(request: CoreRequest, *, finish_json: bool = True) -> CoreResponse:
         served.requests.append(request)
-        return await handle(request)
+        return await handle(request, finish_json=finish_json)
 
     gateway.handle = recording_handle  # type: ignore[method-assign]
     with serve_app(app) as url:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from ai_proxy.auth import hash_key
 from ai_proxy.http.app import create_app
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -38,7 +39,9 @@ def scrape(client: httpx.Client) -> dict[Series, float]:
 
 
 def value(samples: dict[Series, float], name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
+    """The sum over the series of `name` that carry `labels` (PromQL's `sum` of a selector)."""
+    wanted = frozenset(labels.items())
+    return sum(v for (n, have), v in samples.items() if n == name and wanted <= have)
 
 
 @pytest.fixture
@@ -198,3 +201,43 @@ def test_secret_refresh_failures_are_counted_by_source(gemini: FakeGemini) -> No
     with serve(app) as url, httpx.Client(base_url=url) as client:
         samples = scrape(client)
     assert value(samples, "ai_proxy_secret_refresh_failures_total", source="aws") == 2
+
+
+def test_requests_and_tokens_carry_the_client_key_name(gemini: FakeGemini) -> None:
+    key = "aip_metrics-client-key-0123456789abcdefghij"
+    auth = {"disabled": False, "client_keys": [{"name": "ci", "sha256": hash_key(key)}]}
+    config = ops_config(gemini.base_url, gemini.api_key, auth=auth)
+    gemini.enqueue(text_answer("one", usage=Usage(prompt=11, candidates=7)))
+    with serve(create_app(config)) as url, httpx.Client(base_url=url) as client:
+        served = client.post("/v1/messages", json=messages_body(), headers={"x-api-key": key})
+        assert served.status_code == 200
+        assert client.post("/v1/messages", json=messages_body()).status_code == 401
+        samples = scrape(client)
+    ok = {"route": "/v1/messages", "status_class": "2xx"}
+    assert value(samples, "ai_proxy_requests_total", **ok, client="ci") == 1
+    refused = {"route": "/v1/messages", "status_class": "4xx"}
+    assert value(samples, "ai_proxy_requests_total", **refused, client="none") == 1
+    assert value(samples, "ai_proxy_tokens_total", type="input", client="ci") == 11
+    assert value(samples, "ai_proxy_tokens_total", type="output", client="ci") == 7
+    # The duration histogram keeps its labels: no series per key.
+    durations = [labels for name, labels in samples if name.startswith("ai_proxy_request_dur")]
+    assert durations and not any("client" in dict(labels) for labels in durations)
+
+
+def test_limit_refusals_are_counted_by_client_and_limit(gemini: FakeGemini) -> None:
+    key = "aip_metrics-client-key-0123456789abcdefghij"
+    auth = {"disabled": False, "client_keys": [{"name": "ci", "sha256": hash_key(key)}]}
+    config = ops_config(
+        gemini.base_url, gemini.api_key, auth=auth, limits={"requests_per_minute": 1}
+    )
+    with serve(create_app(config)) as url, httpx.Client(base_url=url) as client:
+        statuses = [
+            client.post("/v1/messages", json=messages_body(), headers={"x-api-key": key})
+            for _ in range(3)
+        ]
+        samples = scrape(client)
+    assert [response.status_code for response in statuses] == [200, 429, 429]
+    refusals = "ai_proxy_limit_refusals_total"
+    assert value(samples, refusals, client="ci", limit="requests_per_minute") == 2
+    # memory store: no store error series is made (it cannot fail).
+    assert not any(name == "ai_proxy_limit_store_errors_total" for name, _ in samples)

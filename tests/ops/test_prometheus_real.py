@@ -36,6 +36,7 @@ from tests.fakes.gemini_replies import (
     rate_limited,
     text_answer,
 )
+from tests.fakes.redis_server import RedisServer
 from tests.fakes.server import BackgroundServer
 
 from .prometheus import (
@@ -136,7 +137,14 @@ def secret_manager(gemini: FakeGemini) -> Iterator[tuple[FakeSecretManager, str]
         yield fake, server.base_url
 
 
-def gateway_env(gemini: FakeGemini, secrets_url: str) -> dict[str, str]:
+@pytest.fixture
+def redis_store(tmp_path: Path) -> Iterator[RedisServer]:
+    """The limit store the gateway meters into; killed to make AiProxyLimitStoreFailing fire."""
+    with RedisServer(tmp_path) as server:
+        yield server
+
+
+def gateway_env(gemini: FakeGemini, secrets_url: str, redis_url: str) -> dict[str, str]:
     keys = [
         {"name": "ci", "sha256": _digest(CLIENT_KEY)},
         {"name": "limited", "sha256": _digest(LIMITED_KEY), "requests_per_minute": 1},
@@ -146,6 +154,8 @@ def gateway_env(gemini: FakeGemini, secrets_url: str) -> dict[str, str]:
         "AI_PROXY_ROUTING__ALIASES": json.dumps(ALIASES),
         "AI_PROXY_AUTH__CLIENT_KEYS": json.dumps(keys),
         "AI_PROXY_LIMITS__MAX_CONCURRENT_UPSTREAM": str(CAP),
+        "AI_PROXY_LIMITS__STORE": "redis",
+        "AI_PROXY_LIMITS__REDIS_URL": redis_url,
         "AI_PROXY_RETRIES__INITIAL_BACKOFF_SECONDS": "0.001",
         "AI_PROXY_RETRIES__MAX_BACKOFF_SECONDS": "0.002",
         "AI_PROXY_SECRETS__SOURCE": "gcp",
@@ -241,13 +251,16 @@ def _hold_the_cap(traffic: Traffic, pool: ThreadPoolExecutor) -> None:
 
 
 def test_dashboard_and_alerts_against_a_real_prometheus(
-    gemini: FakeGemini, secret_manager: tuple[FakeSecretManager, str], tmp_path: Path
+    gemini: FakeGemini,
+    secret_manager: tuple[FakeSecretManager, str],
+    redis_store: RedisServer,
+    tmp_path: Path,
 ) -> None:
     secrets, secrets_url = secret_manager
     port = free_port()
     command = [str(Path(sys.executable).with_name("ai-proxy")), "--host", "127.0.0.1"]
     command += ["--port", str(port)]
-    env = gateway_env(gemini, secrets_url)
+    env = gateway_env(gemini, secrets_url, redis_store.url)
     report: list[str] = []
     with (
         ThreadPoolExecutor(8) as pool,
@@ -274,6 +287,12 @@ def test_dashboard_and_alerts_against_a_real_prometheus(
                 for _ in range(3):
                     assert traffic.post("fast", text="fault-500").status_code == 500
             alerts.assert_fires("AiProxyHighErrorRatio")
+
+            alerts.assert_quiet("AiProxyLimitStoreFailing")
+            redis_store.kill()  # on_store_error = "allow": still served, counted as failing
+            for _ in alerts.sustained():
+                assert traffic.post("fast").status_code == 200
+            alerts.assert_fires("AiProxyLimitStoreFailing")
 
             alerts.assert_quiet("AiProxySecretRefreshFailing")
             secrets.denied.add((PROJECT, SECRET))

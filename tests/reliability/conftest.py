@@ -99,6 +99,9 @@ class RecordSpy:
     def secret_refresh_failed(self, source: str) -> None:
         pass
 
+    def limit_store_failed(self, store: str) -> None:
+        pass
+
     def request_finished(self, record: RequestRecord) -> None:
         self.records.append(record)
 

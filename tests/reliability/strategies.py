@@ -253,6 +253,10 @@ def invalid_payloads(draw: st.DrawFn) -> bytes:
         request.pop(key, None)
     else:
         request[key] = value
+    if key == "tools" and request.get("tool_choice", {}).get("type") == "none":
+        # A tool the model may not call is never carried upstream, so what Gemini cannot
+        # carry of it (a search's allowed_domains) is not refused: Anthropic accepts it too.
+        del request["tool_choice"]
     if key == "tool_choice":  # without tools a tool_choice is ignored, not wrong
         request.setdefault("tools", [{"name": "lookup", "input_schema": {"type": "object"}}])
     return orjson.dumps(request)

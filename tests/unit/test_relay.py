@@ -118,3 +118,38 @@ async def test_no_ping_before_the_first_event_however_long_upstream_waits() -> N
     assert [name for name, _ in parse_frames(received)][:3] == [
         "message_start", "content_block_start", "ping",
     ]  # fmt: skip
+
+
+async def test_a_slow_client_is_never_interrupted_by_the_ping_timer() -> None:
+    # The timer runs in the task that also writes to the client: it must only ever cut a read.
+    content = reader()
+    content.feed_data(START)
+    record = RequestRecord("req_1", "POST", "/v1/messages", time.perf_counter())
+
+    async def on_done() -> None:
+        pass
+
+    frames = relay_stream(
+        "anthropic", response(content), RelayingReply("claude-x"), record, 0.005, on_done
+    )
+    received = b""
+    async for frame in frames:
+        received += frame
+        if frame == START:
+            content.feed_data(BLOCK)
+            content.feed_eof()
+        await asyncio.sleep(0.05)  # a client slower than many ping intervals
+    names = [name for name, _ in parse_frames(received)]
+    assert received.startswith(START + BLOCK)
+    assert "ping" not in names  # every read found its bytes waiting
+
+
+async def test_a_cancellation_from_outside_is_not_taken_for_silence() -> None:
+    content = reader()
+    content.feed_data(START)
+    pinged = asyncio.Event()
+    relaying = asyncio.create_task(relay(content, ping_interval=0.005, pinged=pinged))
+    await pinged.wait()  # the timer has cut a silent read at least once
+    relaying.cancel()
+    await asyncio.wait({relaying}, timeout=10)  # a swallowed cancel would relay on for ever
+    assert relaying.cancelled()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ai_proxy.sse import SSEDecoder, SSEEvent, encode
+from ai_proxy.sse import SSEDecoder, SSEEvent, encode, encode_events
 
 
 def decode_in_pieces(raw: bytes, size: int) -> list[SSEEvent]:
@@ -34,3 +34,27 @@ def test_truncated_event_is_pending() -> None:
 
 def test_encode_names_the_event() -> None:
     assert encode("ping", {"type": "ping"}) == b'event: ping\ndata: {"type":"ping"}\n\n'
+
+
+def test_an_event_ended_by_a_lone_cr_goes_out_with_its_chunk() -> None:
+    # CR alone ends a line: the event is complete without waiting for the next chunk, and an
+    # LF opening that chunk is the second half of CRLF, not a blank line of its own.
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: a\r\r") == [SSEEvent("message", "a")]
+    assert decoder.feed(b"\ndata: b\r") == []
+    assert decoder.feed(b"\n\r\n") == [SSEEvent("message", "b")]
+    assert not decoder.pending()
+
+
+def test_bytes_of_a_character_split_across_chunks_decode_once_whole() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed("data: caf\u00e9".encode()[:-1]) == []
+    assert decoder.feed("\u00e9".encode()[1:] + b"\n\n") == [SSEEvent("message", "caf\u00e9")]
+
+
+def test_events_encode_in_one_frame_each_named_by_type() -> None:
+    events = [{"type": "message_stop"}, {"type": "ping"}]
+    assert encode_events(events) == (
+        b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+        b'event: ping\ndata: {"type":"ping"}\n\n'
+    )

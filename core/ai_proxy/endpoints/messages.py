@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from .. import exchange
 from ..anthropic.envelope import ClientRequest
@@ -26,14 +26,14 @@ class MessagesEndpoint:
         *,
         ping_interval: float,
         log_bodies: bool,
-        finish: Callable[[RequestRecord], None],
+        finish: Callable[[RequestRecord], Awaitable[None]],
     ) -> None:
         self._targets = targets
         self._fallbacks = fallbacks
         self._cap = upstream_cap
         self._ping_interval = ping_interval
         self._log_bodies = log_bodies
-        # Reports a streamed request once its stream has ended (Gateway.finish).
+        # Settles and reports a streamed request once its stream has ended (Gateway.finish).
         self._finish = finish
 
     async def __call__(self, request: CoreRequest, record: RequestRecord) -> CoreResponse:

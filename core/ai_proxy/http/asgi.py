@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import routes
 from ..config import ConfigError
-from ..errors import AuthenticationFailed, GatewayError, InternalError, RequestTooLarge
+from ..errors import GatewayError, InternalError, RequestTooLarge
 from ..gateway import Gateway
 from ..observability import RequestRecord, new_request_id, request_id_from_headers
 from ..plain import CoreRequest, CoreResponse
@@ -78,8 +78,8 @@ class GatewayApp:
         # Before the body is read; the gateway uses this verdict (and answers the 401).
         admission = self.gateway.admission.check_key(routes.find(scope["path"]), headers)
         try:
-            if isinstance(admission, AuthenticationFailed):
-                body = b""  # handle() answers 401: a stranger cannot make us buffer a body
+            if isinstance(admission, GatewayError):
+                body = b""  # handle() answers 401/403: a stranger cannot make us buffer a body
             else:
                 body = await _read_body(receive, headers, self.gateway.config.server.max_body_bytes)
         except GatewayError as error:
@@ -88,8 +88,8 @@ class GatewayApp:
             )
             response = self.gateway.error_response(error, record)
             response.headers.append((b"request-id", record.request_id.encode()))
-            self.gateway.finish(record)
             await _send_response(send, response, scope)
+            await self.gateway.finish(record)
             return
         request = CoreRequest(
             method=scope["method"],
@@ -100,22 +100,24 @@ class GatewayApp:
             admission=admission,
         )
         try:
-            response = await self.gateway.handle(request)
+            # JSON answers are settled and reported below, once sent (Lambda's Mangum runs this
+            # same app and returns only after, so serverless entries settle too).
+            response = await self.gateway.handle(request, finish_json=False)
         except Exception:
             # A bug, not an upstream failure: log it with the trace, tell the client nothing more.
             log.exception("unhandled error serving %s %s", request.method, request.path)
             record = RequestRecord(new_request_id(), request.method, request.path, started)
             response = self.gateway.error_response(InternalError(), record)
-            self.gateway.finish(record)
-        if isinstance(response.body, bytes):
-            await _send_response(send, response, scope)
-            return
+            response.record = record
         try:
-            await _stream_response(send, receive, response, response.body)
+            if isinstance(response.body, bytes):
+                await _send_response(send, response, scope)
+            else:
+                await _stream_response(send, receive, response, response.body)
         finally:
             if response.record is not None:
-                # The stream reports itself when it ends; this covers one never iterated.
-                self.gateway.finish(response.record)
+                # A stream reports itself when it ends; this covers one never iterated.
+                await self.gateway.finish(response.record)
 
 
 async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:

@@ -88,7 +88,10 @@ class Spend:
     def tokens(self) -> int:
         """What tokens_per_minute and the token budgets count: every token processed."""
         return (
-            self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
         )
 
 

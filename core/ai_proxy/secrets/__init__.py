@@ -15,9 +15,16 @@ from __future__ import annotations
 from typing import assert_never
 
 from ..config import Config
-from .base import Keys, SecretSource, check_keys, keys_from_json
+from .base import REDIS_URL, Keys, SecretSource, check_keys, keys_from_json
 
-__all__ = ["Keys", "SecretSource", "check_keys", "keys_from_json", "secret_source_from_config"]
+__all__ = [
+    "REDIS_URL",
+    "Keys",
+    "SecretSource",
+    "check_keys",
+    "keys_from_json",
+    "secret_source_from_config",
+]
 
 
 def secret_source_from_config(config: Config) -> SecretSource:

@@ -1,4 +1,5 @@
-"""Azure Key Vault: one secret per provider, named `<provider>-api-key` unless configured.
+"""Azure Key Vault: one secret per provider, named `<provider>-api-key` unless configured
+(and the limit store's URL, `redis-url`, when there).
 
 azure-keyvault-secrets and azure-identity (extra `ai-proxy[azure]`) are imported on first use.
 Authentication: a managed identity (user-assigned when `azure_client_id` is set), else
@@ -12,7 +13,7 @@ from typing import Any
 
 from ..config import ConfigError, SecretsConfig
 from ..providers.registry import PROVIDER_NAMES
-from .base import Keys, SecretSource, check_keys
+from .base import REDIS_URL, Keys, SecretSource, check_keys
 
 log = logging.getLogger("ai_proxy.secrets")
 
@@ -27,7 +28,10 @@ class AzureSecretSource(SecretSource):
         self._vault_url = config.azure_vault_url
         # Explicitly named secrets must all exist; of the default names, those present count.
         self._required = bool(config.azure_secrets)
-        self._names = config.azure_secrets or {name: f"{name}-api-key" for name in PROVIDER_NAMES}
+        self._names = config.azure_secrets or {
+            **{name: f"{name}-api-key" for name in PROVIDER_NAMES},
+            REDIS_URL: "redis-url",  # Key Vault names allow no "_"
+        }
         self._client_id = config.azure_client_id
         self._credential = credential
         self._client_options = client_options

@@ -23,6 +23,10 @@ from ..providers.registry import PROVIDER_NAMES
 Keys = dict[str, str]
 log = logging.getLogger("ai_proxy.secrets")
 
+# Not a provider key: the limit store's URL (limits.store = "redis"), held with the keys so that
+# its password lives where they do. Never logged; registered for redaction by the gateway.
+REDIS_URL = "redis_url"
+SECRET_NAMES = (*PROVIDER_NAMES, REDIS_URL)
 EXPECTED_SHAPE = "{" + ", ".join(f'"{name}": "..."' for name in PROVIDER_NAMES) + "}"
 # After a failed refresh, try again this soon rather than a whole TTL later.
 RETRY_SECONDS = 30.0
@@ -138,10 +142,11 @@ def keys_from_json(text: str | bytes, description: str) -> Keys:
 
 
 def check_keys(payload: Mapping[str, object], description: str) -> Keys:
-    """Provider name -> key, each a string; empty strings mean "not configured"."""
-    expected = ", ".join(PROVIDER_NAMES)
+    """Provider name -> key, each a string; empty strings mean "not configured". `redis_url`
+    may stand next to them (it alone is not enough: the secret is the provider keys')."""
+    expected = ", ".join(SECRET_NAMES)
     for name in payload:
-        if name not in PROVIDER_NAMES:
+        if name not in SECRET_NAMES:
             # A short identifier is a misspelt provider; anything else may be a pasted key.
             shown = repr(name) if len(name) <= 32 and name.replace("_", "").isalnum() else "key"
             raise ConfigError(f"{description} has an unknown {shown}; expected {expected}")
@@ -151,6 +156,6 @@ def check_keys(payload: Mapping[str, object], description: str) -> Keys:
             raise ConfigError(f"{description}: the value of '{name}' must be a string")
         if value.strip():
             keys[name] = value.strip()
-    if not keys:
+    if not keys.keys() - {REDIS_URL}:
         raise ConfigError(f"{description} holds no API key; expected {EXPECTED_SHAPE}")
     return keys

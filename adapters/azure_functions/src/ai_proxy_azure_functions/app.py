@@ -133,7 +133,7 @@ async def _close(gateway: Gateway, response: CoreResponse) -> None:
         await aclose()
     if response.record is not None:
         # The stream reports itself when it ends; this covers one never iterated.
-        gateway.finish(response.record)
+        await gateway.finish(response.record)
 
 
 def _str_headers(response: CoreResponse) -> dict[str, Any]:
