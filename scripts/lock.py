@@ -54,9 +54,9 @@ TARGETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dev": (("*",), ()),
     "gateway": ((), ()),
     "aws": (("aws",), ()),
-    # The Lambda zip: the Lambda Python runtime provides boto3 (scripts/package.py --with-boto3
-    # installs aws.txt instead).
-    "lambda": (("aws",), ("boto3",)),
+    # The Lambda zip: the Lambda Python runtime provides boto3 and botocore
+    # (scripts/package.py --with-boto3 installs aws.txt instead).
+    "lambda": (("aws",), ("boto3", "botocore")),
     "gcp": (("gcp",), ()),
     "azure": (("azure",), ()),
     "tokenizer": (("tokenizer",), ()),

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from .providers.registry import PROVIDER_NAMES, REGISTRY
+from .providers.registry import KEYED_PROVIDER_NAMES, REGISTRY
 
 ENV_PREFIX = "AI_PROXY_"
 CONFIG_PATH_ENV = "AI_PROXY_CONFIG"
@@ -101,6 +101,85 @@ class ProviderConfig(_Section):
         return value.strip() or None if value is not None else None
 
 
+class CloudProviderConfig(ProviderConfig):
+    """A cloud's own model service, reached with the platform's identity (ai_proxy.identity):
+    off until `enabled`, or until a key is given for the services that also take one. The
+    base URL is derived from the region, location or resource unless set (tests, private
+    endpoints)."""
+
+    enabled: bool = False
+    base_url: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+# The betas Bedrock's InvokeModel takes for Claude (AWS's documented list): any other is
+# refused with 400 "invalid beta flag", so the others a client sends are not forwarded.
+BEDROCK_BETAS = (
+    "computer-use-2024-10-22",
+    "computer-use-2025-01-24",
+    "computer-use-2025-11-24",
+    "token-efficient-tools-2025-02-19",
+    "interleaved-thinking-2025-05-14",
+    "output-128k-2025-02-19",
+    "dev-full-thinking-2025-05-14",
+    "context-1m-2025-08-07",
+    "context-management-2025-06-27",
+    "effort-2025-11-24",
+    "tool-search-tool-2025-10-19",
+    "tool-examples-2025-10-29",
+)
+
+
+class BedrockConfig(CloudProviderConfig):
+    # Unset: AWS_REGION (set on Lambda and ECS), then AWS_DEFAULT_REGION.
+    region: str | None = None
+    # The client's betas forwarded as `anthropic_beta`; the rest are dropped (and logged).
+    betas: list[str] = Field(default_factory=lambda: list(BEDROCK_BETAS))
+
+
+class VertexConfig(CloudProviderConfig):
+    # Unset: GOOGLE_CLOUD_PROJECT, then the credentials' own project (the metadata server's
+    # on Cloud Run and GKE).
+    project: str | None = None
+    # "global" is served by every current Gemini and Claude model; a region pins the data.
+    location: str = "global"
+
+    @field_validator("api_key")
+    @classmethod
+    def _no_key(cls, value: str | None) -> None:
+        if value is not None and value.strip():
+            raise ValueError(
+                "Vertex AI is reached with the platform's identity, not a key: "
+                "set providers.vertex.enabled = true"
+            )
+        return None
+
+
+class AzureOpenAIConfig(CloudProviderConfig):
+    # The resource name in https://{resource}.openai.azure.com (or set base_url).
+    resource: str | None = None
+    # A dated version calls /openai/deployments/{deployment}/chat/completions?api-version=...;
+    # "v1" calls the v1 API, /openai/v1/chat/completions, with the deployment as the model.
+    api_version: str = "2024-10-21"
+    # model name -> deployment name; a model not listed is taken as its own deployment name.
+    deployments: dict[str, str] = Field(default_factory=dict)
+    # A user-assigned managed identity's client id (unset: the system-assigned identity).
+    client_id: str | None = None
+
+
+CLOUD_PROVIDER_CONFIGS: dict[str, type[CloudProviderConfig]] = {
+    "bedrock": BedrockConfig,
+    "vertex": VertexConfig,
+    "azure_openai": AzureOpenAIConfig,
+}
+
+
 class _ProvidersSection(_Section):
     def get(self, name: str) -> ProviderConfig:
         config: ProviderConfig = getattr(self, name)
@@ -115,11 +194,13 @@ def _provider_tables() -> dict[str, Any]:
     """`providers.<name>` for each registered provider, its base_url defaulting as registered."""
     tables: dict[str, Any] = {}
     for registration in REGISTRY:
-        table = create_model(
-            f"{registration.name.capitalize()}Config",
-            __base__=ProviderConfig,
-            base_url=(str, registration.base_url),
-        )
+        table: type[ProviderConfig] | None = CLOUD_PROVIDER_CONFIGS.get(registration.name)
+        if table is None:
+            table = create_model(
+                f"{registration.name.capitalize()}Config",
+                __base__=ProviderConfig,
+                base_url=(str, registration.base_url),
+            )
         tables[registration.name] = (table, table.model_validate({}))
     return tables
 
@@ -175,9 +256,9 @@ class SecretsConfig(_Section):
     @classmethod
     def _known_providers(cls, value: dict[str, str]) -> dict[str, str]:
         # redis_url: the limit store's URL may be a secret of its own (ai_proxy.secrets).
-        unknown = sorted(set(value) - {*PROVIDER_NAMES, "redis_url"})
+        unknown = sorted(set(value) - {*KEYED_PROVIDER_NAMES, "redis_url"})
         if unknown:
-            expected = ", ".join([*PROVIDER_NAMES, "redis_url"])
+            expected = ", ".join([*KEYED_PROVIDER_NAMES, "redis_url"])
             raise ValueError(f"unknown provider {unknown[0]!r}; expected {expected}")
         return value
 

@@ -2,6 +2,7 @@
 
     GatewayError                    status  error.type
     ├── InvalidRequest                400   invalid_request_error  bad JSON or schema, unsupported
+    │   └── CountingUnsupported                                    counted locally instead
     ├── AuthenticationFailed          401   authentication_error   client key, upstream 401
     ├── BillingError                  402   billing_error          upstream quota exhausted
     ├── PermissionDenied              403   permission_error       upstream 403, a client key
@@ -86,6 +87,11 @@ class InvalidRequest(GatewayError):
     status = 400
     error_type = "invalid_request_error"
     summary = "Invalid JSON, schema or unsupported feature"
+
+
+class CountingUnsupported(InvalidRequest):
+    """The upstream offers no token counting for this model (Bedrock's CountTokens for some):
+    count_tokens counts locally instead (endpoints/count_tokens.py); never sent to a client."""
 
 
 class AuthenticationFailed(GatewayError):

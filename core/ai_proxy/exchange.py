@@ -77,7 +77,7 @@ async def _open(
         body = await response.read()
         record.upstream_finished = time.perf_counter()
         raise failure_from_response(provider, response, body)
-    check_content_type(upstream.name, response, request.stream)
+    check_content_type(upstream.name, response, request)
     return response
 
 
@@ -96,13 +96,13 @@ def failure_from_response(
     return provider.error_from_response(response.status, response.headers, body)
 
 
-def check_content_type(name: str, response: UpstreamResponse, stream: bool) -> None:
+def check_content_type(name: str, response: UpstreamResponse, request: UpstreamRequest) -> None:
     """A 200 that is not what the API sends (a captive portal, a proxy's page) is a 502."""
     content_type = response.headers.get("content-type", "").lower()
-    expected = "text/event-stream" if stream else "json"
+    expected = request.stream_content_type if request.stream else "json"
     if content_type and expected not in content_type:
         shown = content_type.split(";")[0][:100]
         raise UpstreamError(
             f"{name} upstream answered with content type {shown!r}, expected "
-            f"{'text/event-stream' if stream else 'application/json'}"
+            f"{request.stream_content_type if request.stream else 'application/json'}"
         )

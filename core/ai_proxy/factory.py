@@ -51,6 +51,7 @@ def build_serverless_gateway(
 
 
 async def refresh_secrets_when_due(gateway: Gateway) -> None:
-    """Re-read the secret if its TTL has passed; in a thread, since the cloud SDKs block."""
-    if gateway.secrets.expired:
+    """Re-read the secret if its TTL has passed, and refresh platform credentials near their
+    expiry; in a thread, since the cloud SDKs block."""
+    if gateway.credentials_due:
         await asyncio.to_thread(gateway.refresh_secrets_if_due)

@@ -9,10 +9,11 @@ response. What a path does is the route table's (ai_proxy.routes) and its endpoi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import routes
 from .admission import Admission
@@ -47,6 +48,7 @@ from .upstream import Upstream, UpstreamClient
 
 if TYPE_CHECKING:
     from .endpoints import Endpoint
+    from .identity.base import Identity
     from .metrics import PrometheusMetrics
     from .tracing import OtelTracing
 
@@ -133,28 +135,66 @@ class Gateway:
         self.set_api_keys({**self._config_keys, **loaded})
         self.admission.auth.check_configured()
         self.secrets_loaded = True
+        self.load_identities()
+
+    def load_identities(self) -> None:
+        """Cold start (blocking): resolve the platform credentials of each cloud provider
+        that is enabled and has no key. Done once; a failure is a log line (ai_proxy.identity)."""
+        for identity in self._identities():
+            if not identity.loaded:
+                identity.load()
+
+    @property
+    def identities_unloaded(self) -> bool:
+        return any(not identity.loaded for identity in self._identities())
+
+    def _identities(self) -> list[Identity[Any]]:
+        return [
+            provider.identity
+            for name, provider in self.providers.items()
+            if provider.identity is not None and name not in self._api_keys
+        ]
+
+    @property
+    def credentials_due(self) -> bool:
+        """The secret or a platform credential wants refreshing (`refresh_secrets_if_due`)."""
+        return self.secrets.expired or any(identity.due for identity in self._identities())
 
     def refresh_secrets_if_due(self) -> None:
-        """Lazy refresh (blocking) for platforms that freeze between requests, e.g. Lambda."""
+        """Lazy refresh (blocking) for platforms that freeze between requests, e.g. Lambda;
+        platform credentials near their expiry are refreshed with the secret."""
         if self.secrets_loaded and self.secrets.expired:
             if not self.secrets.refresh():
                 self.secret_refresh_failed(self.config.secrets.source)
             self.set_api_keys({**self._config_keys, **self.secrets.keys})
+        for identity in self._identities():
+            identity.refresh_if_due()
 
     async def refresh_secrets_forever(self) -> None:
-        """Background refresh, run as a task by the ASGI lifespan; cancelled at shutdown."""
-        await self.secrets.refresh_forever(
-            lambda keys: self.set_api_keys({**self._config_keys, **keys}),
-            failed=lambda: self.secret_refresh_failed(self.config.secrets.source),
+        """Background refresh of the secret and of the platform credentials, run as a task by
+        the ASGI lifespan; cancelled at shutdown."""
+        await asyncio.gather(
+            self.secrets.refresh_forever(
+                lambda keys: self.set_api_keys({**self._config_keys, **keys}),
+                failed=lambda: self.secret_refresh_failed(self.config.secrets.source),
+            ),
+            *(identity.refresh_forever() for identity in self._identities()),
         )
 
     @property
     def configured_providers(self) -> list[str]:
-        return [name for name in self.providers if name in self._api_keys]
+        """Providers with a key, or with the platform's identity enabled."""
+        return [
+            name
+            for name, provider in self.providers.items()
+            if name in self._api_keys or provider.identity is not None
+        ]
 
     async def close(self) -> None:
         for client in self.clients.values():
             await client.close()
+        for identity in self._identities():
+            await asyncio.to_thread(identity.close)
         await self.quota.close()
         if self.prometheus is not None:
             self.prometheus.close()
@@ -167,7 +207,8 @@ class Gateway:
             metrics = "off"
         else:
             metrics = "prometheus-multiprocess" if self.prometheus.multiprocess else "prometheus"
-        log_startup(self.config, self.configured_providers, metrics)
+        base_urls = {name: provider.base_url for name, provider in self.providers.items()}
+        log_startup(self.config, self.configured_providers, base_urls, metrics)
 
     async def handle(self, request: CoreRequest, *, finish_json: bool = True) -> CoreResponse:
         """Serve one request; its record is reported now, or when a streamed body ends.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -26,7 +26,6 @@ import orjson
 
 from .config import Config, LogConfig
 from .observability import REQUEST_ID, RequestRecord
-from .providers.registry import PROVIDER_NAMES
 
 ACCESS_LOGGER = "ai_proxy.access"
 LIFECYCLE_LOGGER = "ai_proxy.lifecycle"
@@ -255,9 +254,11 @@ def log_body(kind: str, body: bytes) -> None:
     )
 
 
-def log_startup(config: Config, providers: list[str], metrics: str) -> None:
+def log_startup(
+    config: Config, providers: list[str], base_urls: Mapping[str, str], metrics: str
+) -> None:
     """The start-up line: what this instance will do, never a key."""
-    upstreams = {name: _origin(config.providers.get(name).base_url) for name in PROVIDER_NAMES}
+    upstreams = {name: _origin(url) for name, url in base_urls.items()}
     aliases = {
         alias: chain if isinstance(chain, list) else [chain]
         for alias, chain in config.routing.aliases.items()

@@ -1,5 +1,5 @@
 """`GET /v1/models` in Anthropic's list shape: the configured aliases, then the models of each
-provider that has a key.
+provider that has a key (or its platform identity), in the order providers are registered.
 
 Provider models are a static list of well-known models plus the ids a provider's config adds
 (`providers.<name>.models`), not a live query: listing would cost an upstream call per
@@ -57,6 +57,32 @@ KNOWN_MODELS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("claude-sonnet-4-20250514", "Claude Sonnet 4", "2025-05-14"),
         ("claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22"),
     ),
+    # Claude on Bedrock on demand: the global cross-region inference profiles.
+    "bedrock": (
+        (
+            "global.anthropic.claude-opus-4-5-20251101-v1:0",
+            "Claude Opus 4.5 (Bedrock)",
+            "2025-11-01",
+        ),
+        (
+            "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "Claude Haiku 4.5 (Bedrock)",
+            "2025-10-01",
+        ),
+        (
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "Claude Sonnet 4.5 (Bedrock)",
+            "2025-09-29",
+        ),
+    ),
+    "vertex": (
+        ("gemini-3-pro-preview", "Gemini 3 Pro Preview (Vertex AI)", "2025-11-18"),
+        ("gemini-2.5-pro", "Gemini 2.5 Pro (Vertex AI)", "2025-06-17"),
+        ("gemini-2.5-flash", "Gemini 2.5 Flash (Vertex AI)", "2025-06-17"),
+        ("claude-opus-4-5@20251101", "Claude Opus 4.5 (Vertex AI)", "2025-11-01"),
+        ("claude-haiku-4-5@20251001", "Claude Haiku 4.5 (Vertex AI)", "2025-10-01"),
+        ("claude-sonnet-4-5@20250929", "Claude Sonnet 4.5 (Vertex AI)", "2025-09-29"),
+    ),
 }
 
 
@@ -95,16 +121,26 @@ def entries(
         created = dates.get((first.provider, first.model), UNKNOWN_DATE)
         listed.append(_entry(alias, f"{alias} ({chain})", created))
     seen = {entry["id"] for entry in listed}
-    for provider, models in KNOWN_MODELS.items():
+    for provider in dict.fromkeys([*KNOWN_MODELS, *(extra or {})]):
         if provider not in configured:
             continue
+        models = KNOWN_MODELS.get(provider, ())
         added = tuple((model_id, model_id, "") for model_id in (extra or {}).get(provider, ()))
-        for model_id, display_name, date in added + models:
+        for name, display_name, date in added + models:
+            model_id = _routed_id(router, provider, name)
             if model_id not in seen:
                 seen.add(model_id)
                 created = f"{date}T00:00:00Z" if date else UNKNOWN_DATE
                 listed.append(_entry(model_id, display_name, created))
     return listed + _discoverable(listed, router, seen)
+
+
+def _routed_id(router: Router, provider: str, name: str) -> str:
+    """The id a client sends for `provider` to serve `name`: the name itself when it routes
+    there (by prefix), else provider/name (a Vertex AI `gemini-2.5-pro` is `vertex/gemini-2.5-pro`:
+    the bare name routes to Gemini's own API)."""
+    direct = router.direct(name)
+    return name if direct is not None and direct[0].provider == provider else f"{provider}/{name}"
 
 
 CLAUDE_CODE_KEEPS = ("claude", "anthropic")  # the id prefixes Claude Code's discovery keeps

@@ -1,4 +1,5 @@
-"""The one streaming loop: upstream bytes -> SSE events -> the provider's reply -> the client.
+"""The one streaming loop: upstream bytes -> events (SSE, or the reply's own framing) -> the
+provider's reply -> the client.
 
 Every provider streams through it, so pings, truncation checks, error frames and the
 "content before an error" rule are written once; what a chunk becomes (translated events or
@@ -19,7 +20,7 @@ from .errors import GatewayError, UpstreamError
 from .logs import redact_bytes
 from .observability import RequestRecord
 from .providers.base import Reply
-from .sse import PING, SSEDecoder, encode
+from .sse import PING, encode
 from .upstream import UpstreamResponse
 
 log = logging.getLogger("ai_proxy.relay")
@@ -36,7 +37,7 @@ async def relay_stream(
     """Frames for the client, each sent as soon as the upstream chunk that completes it arrives.
 
     Transport failures arrive as GatewayError already (ai_proxy.upstream maps them)."""
-    decoder = SSEDecoder()
+    decoder = reply.decoder()
     # Anthropic's streams open with `message_start`, and clients rely on it: no ping of ours
     # goes out before the first frame made from upstream's events (upstream's own
     # message_start, or the translator's), however long upstream takes to begin.

@@ -19,6 +19,14 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     ("o3", "openai"),
     ("o4", "openai"),
     ("claude-", "anthropic"),
+    # Bedrock's ids: a foundation model (anthropic.claude-...) or a cross-region inference
+    # profile (us., eu., apac., global., ... before it). Vertex AI and Azure OpenAI use the
+    # providers' own names, so they are reached as vertex/... and azure_openai/... or by alias.
+    ("anthropic.", "bedrock"),
+    *(
+        (f"{geography}.anthropic.", "bedrock")
+        for geography in ("us", "eu", "apac", "global", "jp", "au", "us-gov")
+    ),
 )
 
 
@@ -62,7 +70,7 @@ class Router:
 
     def resolve(self, model: str) -> tuple[Target, ...]:
         """The ordered targets to try for a client-visible model name."""
-        chain = self.aliases.get(model) or self.discovered(model) or self._direct(model)
+        chain = self.aliases.get(model) or self.discovered(model) or self.direct(model)
         if chain is None:
             raise NotFound(f"model '{model}' is not routed to any provider. {self.describe()}")
         return chain
@@ -73,9 +81,9 @@ class Router:
         if not prefix or not model.startswith(prefix):
             return None
         listed = model[len(prefix) :]
-        return self.aliases.get(listed) or self._direct(listed)
+        return self.aliases.get(listed) or self.direct(listed)
 
-    def _direct(self, model: str) -> tuple[Target, ...] | None:
+    def direct(self, model: str) -> tuple[Target, ...] | None:
         target = self._explicit(model) or self._by_prefix(model)
         return (target,) if target is not None else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -41,6 +41,16 @@ def _head(event: str) -> bytes:
 
 
 PING = encode("ping", {"type": "ping"})
+
+
+class StreamDecoder(Protocol):
+    """Upstream's stream bytes -> the events they complete (sans-IO, fed chunk by chunk)."""
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]: ...
+
+    def pending(self) -> bool:
+        """True when the bytes fed so far end inside an event."""
+        ...
 
 
 class SSEDecoder:

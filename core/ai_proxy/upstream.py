@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 import aiohttp
+from yarl import URL
 
 from .config import ProviderConfig
 from .errors import GatewayError, UpstreamError, UpstreamTimeout
@@ -83,7 +84,7 @@ class UpstreamClient:
         try:
             async with deadline:
                 response = await session.post(
-                    request.url, data=request.body, headers=request.headers
+                    URL(request.url, encoded=True), data=request.body, headers=request.headers
                 )
         except TimeoutError as exc:
             if deadline.expired():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.parser
 import hashlib
+import importlib.resources
 import json
 import re
 import shutil
@@ -76,41 +77,79 @@ def load_template() -> dict[str, Any]:
     return template
 
 
-def condition_value(node: Any, parameters: dict[str, Any]) -> Any:
-    """A condition evaluated as CloudFormation would, with these parameter values; only the
-    functions the template's conditions use."""
+NO_VALUE = object()  # AWS::NoValue: the key or list item is dropped
+
+
+def evaluate(node: Any, parameters: dict[str, Any], conditions: dict[str, Any]) -> Any:
+    """A template value resolved as CloudFormation would, with these parameter values (pseudo
+    parameters included) and the template's Conditions; only the functions the template uses
+    where this file looks."""
+    if isinstance(node, list):
+        items = (evaluate(item, parameters, conditions) for item in node)
+        return [item for item in items if item is not NO_VALUE]
     if not isinstance(node, dict):
         return node
+    if len(node) != 1 or not next(iter(node)).startswith(("Fn::", "Ref")):
+        values = {key: evaluate(value, parameters, conditions) for key, value in node.items()}
+        return {key: value for key, value in values.items() if value is not NO_VALUE}
     ((function, argument),) = node.items()
     if function == "Ref":
-        return parameters[argument]
-    values = [condition_value(item, parameters) for item in argument]
+        return NO_VALUE if argument == "AWS::NoValue" else parameters[argument]
+    if function == "Fn::Condition":
+        return evaluate(conditions[argument], parameters, conditions)
+    if function == "Fn::If":
+        name, when_true, when_false = argument
+        chosen = when_true if evaluate(conditions[name], parameters, conditions) else when_false
+        return evaluate(chosen, parameters, conditions)
+    values = evaluate(argument, parameters, conditions)
     if function == "Fn::Join":
         separator, items = values
         return separator.join(items)
+    if function == "Fn::Split":
+        separator, text = values
+        return text.split(separator)
     if function == "Fn::Equals":
         left, right = values
         return left == right
     if function == "Fn::Not":
         (value,) = values
         return not value
+    if function == "Fn::And":
+        return all(values)
     raise AssertionError(f"{function} is not evaluated here")
 
 
-def test_sam_template_grants_only_get_secret_value_on_the_one_secret() -> None:
-    template = load_template()
-    functions = {
-        name: resource
+def template_parameters(template: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """Every parameter at its default (a CommaDelimitedList's Ref is a list), then `values`."""
+    parameters: dict[str, Any] = {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+    for name, spec in template["Parameters"].items():
+        default = spec.get("Default")
+        parameters[name] = default.split(",") if spec["Type"] == "CommaDelimitedList" else default
+    parameters.update(values)
+    return parameters
+
+
+def sam_functions(template: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: resource["Properties"]
         for name, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Serverless::Function"
     }
+
+
+def test_sam_template_grants_get_secret_value_on_the_one_secret_and_bedrock_when_on() -> None:
+    template = load_template()
+    functions = sam_functions(template)
     assert set(functions) == {"BufferedFunction", "StreamingFunction"}
-    for resource in functions.values():
-        (policy,) = resource["Properties"]["Policies"]
+    for properties in functions.values():
+        policy, bedrock = properties["Policies"]
         (statement,) = policy["Statement"]
         assert statement["Action"] == "secretsmanager:GetSecretValue"
         assert statement["Resource"]["Fn::Sub"].endswith(":secret:${ApiKeysSecretName}-??????")
-    streaming = functions["StreamingFunction"]["Properties"]
+        assert bedrock == {
+            "Fn::If": ["BedrockOn", {"Ref": "BedrockInvokePolicy"}, {"Ref": "AWS::NoValue"}]
+        }
+    streaming = functions["StreamingFunction"]
     assert streaming["FunctionUrlConfig"]["InvokeMode"] == "RESPONSE_STREAM"
     assert streaming["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert {"ApiKeysSecretName", "ModelAliasesJson"} <= set(template["Parameters"])
@@ -122,19 +161,124 @@ def test_sam_template_grants_only_get_secret_value_on_the_one_secret() -> None:
 )
 def test_sam_functions_join_a_vpc_only_when_subnets_are_given(subnets: str, in_vpc: bool) -> None:
     template = load_template()
-    parameters: dict[str, Any] = {
-        name: spec.get("Default") for name, spec in template["Parameters"].items()
-    }
-    parameters["RedisSubnetIds"] = subnets.split(",")  # a CommaDelimitedList's Ref: a list
-    parameters["RedisSecurityGroupIds"] = ["sg-0123456789abcdef0"] if in_vpc else [""]
+    parameters = template_parameters(
+        template,
+        RedisSubnetIds=subnets.split(","),
+        RedisSecurityGroupIds=["sg-0123456789abcdef0"] if in_vpc else [""],
+    )
 
-    assert condition_value(template["Conditions"]["InVpc"], parameters) is in_vpc
+    assert evaluate(template["Conditions"]["InVpc"], parameters, template["Conditions"]) is in_vpc
     condition, vpc, outside = template["Globals"]["Function"]["VpcConfig"]["Fn::If"]
     assert condition == "InVpc" and outside == {"Ref": "AWS::NoValue"}
     assert vpc == {
         "SubnetIds": {"Ref": "RedisSubnetIds"},
         "SecurityGroupIds": {"Ref": "RedisSecurityGroupIds"},
     }
+
+
+SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
+BEDROCK_ACTIONS = {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
+
+
+def bedrock_grant(models: list[str], profiles: list[str]) -> tuple[Any, dict[str, Any] | None]:
+    """The Bedrock switch in the functions' environment and the policy document they are given
+    (None: no policy), for these BedrockModels and BedrockInferenceProfiles."""
+    template = load_template()
+    conditions = template["Conditions"]
+    parameters = template_parameters(
+        template,
+        BedrockModels=models,
+        BedrockInferenceProfiles=profiles,
+        BedrockInvokePolicy="the policy's ARN",  # a resource's Ref
+    )
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    switch = evaluate(variables["AI_PROXY_PROVIDERS__BEDROCK__ENABLED"], parameters, conditions)
+    policies = [
+        evaluate(properties["Policies"][1:], parameters, conditions)
+        for properties in sam_functions(template).values()
+    ]
+    assert policies[0] == policies[1], "both functions get the same Bedrock grant"
+    resource = template["Resources"]["BedrockInvokePolicy"]
+    assert resource["Type"] == "AWS::IAM::ManagedPolicy"
+    if not evaluate(conditions[resource["Condition"]], parameters, conditions):
+        assert policies[0] == []
+        return switch, None
+    assert policies[0] == ["the policy's ARN"]
+    return switch, evaluate(resource["Properties"]["PolicyDocument"], parameters, conditions)
+
+
+def test_sam_bedrock_is_off_and_granted_nothing_by_default() -> None:
+    assert bedrock_grant([""], [""]) == ("false", None)
+    # Nor do profiles without their models: a profile's calls are served by its model.
+    assert bedrock_grant([""], [f"us.{SONNET}"]) == ("false", None)
+
+
+def test_sam_bedrock_models_are_granted_invoke_and_count_tokens_in_any_region() -> None:
+    switch, document = bedrock_grant([SONNET, HAIKU], [""])
+
+    assert switch == "true"
+    assert document == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InvokeModels",
+                "Effect": "Allow",
+                "Action": [*sorted(BEDROCK_ACTIONS), "bedrock:CountTokens"],
+                "Resource": [
+                    f"arn:aws:bedrock:*::foundation-model/{SONNET}",
+                    f"arn:aws:bedrock:*::foundation-model/{HAIKU}",
+                ],
+            }
+        ],
+    }
+
+
+def test_sam_bedrock_inference_profiles_are_granted_invoke_from_this_region_only() -> None:
+    profiles = [f"us.{SONNET}", f"global.{HAIKU}"]
+
+    switch, document = bedrock_grant([SONNET, HAIKU], profiles)
+
+    assert switch == "true" and document is not None
+    models, profile_statement = document["Statement"]
+    assert models["Resource"] == [
+        f"arn:aws:bedrock:*::foundation-model/{SONNET}",
+        f"arn:aws:bedrock:*::foundation-model/{HAIKU}",
+    ]
+    assert profile_statement == {
+        "Sid": "InvokeInferenceProfiles",
+        "Effect": "Allow",
+        "Action": sorted(BEDROCK_ACTIONS),
+        "Resource": [
+            f"arn:aws:bedrock:*:*:inference-profile/us.{SONNET}",
+            f"arn:aws:bedrock:*:*:inference-profile/global.{HAIKU}",
+        ],
+        "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}},
+    }
+
+
+def test_sam_bedrock_actions_are_iam_actions_on_the_resource_types_granted() -> None:
+    """Checked against cfn-lint's copy of IAM's action table, since cfn-lint does not look
+    inside a managed policy: a misspelt action would be granted nothing, silently."""
+    policies = importlib.resources.files("cfnlint") / "data/AdditionalSpecs/Policies.json"
+    table = json.loads(policies.read_text())["bedrock"]
+    _, document = bedrock_grant([SONNET], [f"us.{SONNET}"])
+    assert document is not None
+    granted = set()
+    for statement in document["Statement"]:
+        kinds = {arn.split(":")[5].split("/")[0] for arn in statement["Resource"]}
+        for action in statement["Action"]:
+            service, name = action.split(":")
+            assert service == "bedrock" and name.lower() in table["Actions"], action
+            assert kinds <= set(table["Actions"][name.lower()]["Resources"]), action
+            granted.add(action)
+    assert granted == BEDROCK_ACTIONS | {"bedrock:CountTokens"}
+
+
+@pytest.mark.parametrize(("switch", "enabled"), [("true", True), ("false", False)])
+def test_sam_bedrock_switch_is_valid_config(switch: str, enabled: bool) -> None:
+    config = load_config(environ={"AI_PROXY_PROVIDERS__BEDROCK__ENABLED": switch})
+    assert config.providers.get("bedrock").model_dump()["enabled"] is enabled
 
 
 def test_sam_limits_store_settings_are_valid_config() -> None:
@@ -223,6 +367,74 @@ def test_cloudbuild_deploys_with_long_timeout_and_service_account() -> None:
     # Every substitution the build uses has a default (Cloud Build refuses an unknown one).
     used = set(re.findall(r"\$\{(_[A-Z_]+)\}", (ROOT / "cloudbuild.yaml").read_text()))
     assert used <= set(build["substitutions"])
+
+
+def deployed_environment(**substitutions: str) -> dict[str, str]:
+    """The Cloud Run service's --set-env-vars as Cloud Build would expand them: these
+    substitutions over the file's defaults, which may name built-ins (dynamicSubstitutions)."""
+    build = yaml.safe_load((ROOT / "cloudbuild.yaml").read_text())
+    values = {"PROJECT_ID": "my-project", **build["substitutions"]}
+    values.update(substitutions)
+
+    def expand(text: str) -> str:
+        return re.sub(r"\$\{([A-Z_]+)\}", lambda match: expand(values[match[1]]), text)
+
+    deploy = next(step for step in build["steps"] if step["id"] == "deploy")
+    (env_vars,) = (arg for arg in deploy["args"] if arg.startswith("--set-env-vars="))
+    pairs = expand(env_vars.removeprefix("--set-env-vars=")).split(",")
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def deployed_vertex(**substitutions: str) -> tuple[bool, str, str]:
+    """providers.vertex (enabled, project, location) of the service deployed with these."""
+    environ = deployed_environment(**substitutions)
+    vertex = load_config(environ=environ).providers.get("vertex").model_dump()
+    return vertex["enabled"], vertex["project"], vertex["location"]
+
+
+def test_cloudbuild_leaves_vertex_off_by_default() -> None:
+    assert deployed_environment()["AI_PROXY_PROVIDERS__VERTEX__ENABLED"] == "false"
+    assert deployed_vertex() == (False, "my-project", "global")
+
+
+def test_cloudbuild_vertex_substitutions_enable_it_in_the_build_project() -> None:
+    assert deployed_vertex(_VERTEX="true") == (True, "my-project", "global")
+    assert deployed_vertex(
+        _VERTEX="true", _VERTEX_PROJECT="models-project", _VERTEX_LOCATION="europe-west4"
+    ) == (True, "models-project", "europe-west4")
+
+
+def test_cloud_docs_link_only_inside_the_repository() -> None:
+    """docs/clouds.md and its README section: every link a file of this repository, and no
+    web address outside code (example endpoints only)."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Cloud model services")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    for text, base in ((section, ROOT), ((ROOT / "docs/clouds.md").read_text(), ROOT / "docs")):
+        prose = re.sub(r"`[^`\n]*`", "", re.sub(r"(?ms)^```.*?^```", "", text))
+        assert not re.findall(r"https?://", prose)
+        targets = re.findall(r"\]\(([^)]+)\)", prose)
+        for target in targets:
+            assert (base / target.split("#")[0]).is_file(), target
+    assert "](docs/clouds.md)" in section
+
+
+def test_cloud_docs_config_examples_are_valid_config(tmp_path: Path) -> None:
+    """Each TOML block and each block of AI_PROXY_ variables in docs/clouds.md loads as it is."""
+    text = (ROOT / "docs/clouds.md").read_text()
+    tables = re.findall(r"```toml\n(.*?)```", text, re.S)
+    environments = [
+        dict(line.replace("'", "").split("=", 1) for line in lines)
+        for block in re.findall(r"```sh\n(.*?)```", text, re.S)
+        if (lines := [line for line in block.splitlines() if line.startswith("AI_PROXY_")])
+    ]
+    assert len(tables) == 4 and len(environments) == 3
+    for number, table in enumerate(tables):
+        path = tmp_path / f"example-{number}.toml"
+        path.write_text(table)
+        load_config(path, environ={})
+    for environ, name in zip(environments, ("bedrock", "vertex", "azure_openai"), strict=True):
+        assert load_config(environ=environ).providers.get(name).model_dump()["enabled"] is True
 
 
 @pytest.fixture(scope="module")

@@ -106,7 +106,16 @@ def test_default_secret_names_are_read_over_tls(vault: Vault) -> None:
 
     assert keys == {"gemini": GEMINI_KEY}
     # redis-url: the limit store's URL, when it is kept in the vault (absent here).
-    assert fake.reads == ["gemini-api-key", "openai-api-key", "anthropic-api-key", "redis-url"]
+    # Key Vault names allow no "_": azure_openai's key is azure-openai-api-key. Vertex AI
+    # takes no key (the platform's identity), so there is no secret for it.
+    assert fake.reads == [
+        "gemini-api-key",
+        "openai-api-key",
+        "anthropic-api-key",
+        "bedrock-api-key",
+        "azure-openai-api-key",
+        "redis-url",
+    ]
 
 
 def test_explicit_secret_names_must_exist(vault: Vault) -> None:

@@ -31,6 +31,7 @@ from .harness import (
     Call,
     ErrorKind,
     ExpectedError,
+    KeyedUpstream,
     Scenario,
     Sent,
     SentResult,
@@ -39,7 +40,7 @@ from .harness import (
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
-class AnthropicHarness:
+class AnthropicHarness(KeyedUpstream):
     provider = "anthropic"
     # Not a name the anthropic SDK lists as deprecated (it warns, and warnings are errors
     # here), nor one it warns about for thinking {"type": "enabled"}.

@@ -29,6 +29,7 @@ from .harness import (
     Call,
     ErrorKind,
     ExpectedError,
+    KeyedUpstream,
     Scenario,
     Sent,
     SentResult,
@@ -39,7 +40,7 @@ SIGNATURE_PREFIX = "gemini:gemini-2.5-flash:"
 _CHOICES = {"AUTO": "auto", "ANY": "any", "NONE": "none"}
 
 
-class GeminiHarness:
+class GeminiHarness(KeyedUpstream):
     provider = "gemini"
     model = "gemini-2.5-flash"
     thinking_model = "gemini-2.5-flash"

@@ -17,7 +17,7 @@ with a comment saying why.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -93,13 +93,27 @@ class SentResult:
 
 class ProviderHarness(Protocol):
     provider: str  # the providers.<name> config section
-    api_key: str  # the upstream key the fake accepts
     model: str  # what the cases ask for
     thinking_model: str  # what the thinking cases ask for
     # Upstream gets the client's own request, untranslated (the Anthropic pass-through).
     relays_request: bool
 
     # --- the fake ---------------------------------------------------------------------------
+
+    @property
+    def api_key(self) -> str:
+        """The upstream secret (the key the fake accepts, or the credential the gateway signs
+        with): never shown to a client."""
+        ...
+
+    def provider_table(self, base_url: str) -> dict[str, Any]:
+        """The gateway's `providers.<provider>` table for the fake served at `base_url`."""
+        ...
+
+    def platform(self) -> AbstractContextManager[None]:
+        """What the process must look like while the gateway starts (a cloud provider reads
+        its platform's credentials from the environment then)."""
+        ...
 
     def serve(self) -> AbstractContextManager[str]:
         """Run the fake; yield the base URL for providers.<name>.base_url."""
@@ -211,3 +225,15 @@ class ProviderHarness(Protocol):
     def returned_signatures(self, issued: list[str]) -> list[str]:
         """What `sent_signatures` must be after the client sent back blocks signed `issued`."""
         ...
+
+
+class KeyedUpstream:
+    """For a harness whose fake takes the gateway's API key (`api_key`)."""
+
+    api_key: str
+
+    def provider_table(self, base_url: str) -> dict[str, Any]:
+        return {"base_url": base_url, "api_key": self.api_key}
+
+    def platform(self) -> AbstractContextManager[None]:
+        return nullcontext()

@@ -25,6 +25,7 @@ from .harness import (
     Call,
     ErrorKind,
     ExpectedError,
+    KeyedUpstream,
     Scenario,
     Sent,
     SentResult,
@@ -38,7 +39,7 @@ ERROR_PREFIX = "Error: "
 OPENAI_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 
-class OpenAIHarness:
+class OpenAIHarness(KeyedUpstream):
     provider = "openai"
     api_key = API_KEY
     model = "gpt-4.1"

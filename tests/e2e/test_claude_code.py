@@ -35,6 +35,9 @@ from tests.e2e.claude_code import (
     serve_recorded_gateway,
 )
 from tests.fakes.anthropic import FakeAnthropic, MessageReply, sign, text_reply
+from tests.fakes.bedrock import REGION as BEDROCK_REGION
+from tests.fakes.bedrock import TEST_CREDENTIALS, FakeBedrock, isolate_aws_env
+from tests.fakes.gcp_metadata import FakeGoogleAuth, google_auth_env
 from tests.fakes.gemini import (
     FakeGemini,
     RecordedRequest,
@@ -45,6 +48,7 @@ from tests.fakes.gemini import (
 )
 from tests.fakes.gemini_replies import grounded_answer
 from tests.fakes.openai import Answer, FakeOpenAI, ToolCall
+from tests.fakes.vertex import FakeVertex
 
 pytestmark = pytest.mark.slow
 
@@ -164,6 +168,82 @@ def test_opus_on_the_anthropic_pass_through(claude_binary: str, workdir: Path) -
         "thinking": thinking,
         "signature": sign(thinking),
     }
+    assert result["content"][0]["tool_use_id"] == "toolu_01WriteFile"
+
+
+# --- 1b. Opus 4.7 on Bedrock and on Vertex AI, with the platform's credentials ----------------
+
+
+def opus_tool_loop() -> tuple[str, MessageReply]:
+    thinking = "I will write the file with Bash."
+    call = MessageReply(
+        content=(
+            {"type": "thinking", "thinking": thinking, "signature": sign(thinking)},
+            {"type": "tool_use", "id": "toolu_01WriteFile", "name": "Bash", "input": BASH_CALL},
+        ),
+        stop_reason="tool_use",
+    )
+    return thinking, call
+
+
+def test_opus_on_bedrock(
+    claude_binary: str, workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolate_aws_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", TEST_CREDENTIALS.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", TEST_CREDENTIALS.secret_key)
+    thinking, call = opus_tool_loop()
+    with FakeBedrock(client_keys={CLIENT_KEY}) as fake:
+        fake.enqueue(call, text_reply("Done: wrote out.txt"))
+        table = {"enabled": True, "region": BEDROCK_REGION, "base_url": fake.base_url}
+        aliases = {OPUS: "bedrock/global.anthropic.claude-opus-4-7"}
+        config = gateway_config({}, {}, providers={"bedrock": table}, routing={"aliases": aliases})
+        with serve_recorded_gateway(config) as (url, served):
+            run = run_claude(claude_binary, url, workdir, WRITE_FILE, model=OPUS)
+
+    served.assert_none_refused()
+    assert fake.refusals == [] and fake.leaks == []
+    assert (workdir / "out.txt").read_text() == "hello\n"
+    assert_answered(run, "Done: wrote out.txt")
+    first, second = fake.requests
+    assert (first.operation, first.model_id) == (
+        "InvokeModelWithResponseStream",
+        "global.anthropic.claude-opus-4-7",
+    )
+    # Claude Code's Anthropic-only betas stayed here (Bedrock refuses them); its tool search
+    # went under Bedrock's name, with the deferred tools it needs.
+    assert "tool-search-tool-2025-10-19" in first.json["anthropic_beta"]
+    assert "claude-code-20250219" not in first.json["anthropic_beta"]
+    assert any(tool.get("defer_loading") for tool in first.json["tools"])
+    assert first.json["output_config"]["effort"] == "xhigh"
+    assistant, result = second.json["messages"][-2:]
+    assert assistant["content"][0]["signature"] == sign(thinking)
+    assert result["content"][0]["tool_use_id"] == "toolu_01WriteFile"
+
+
+def test_opus_on_vertex(claude_binary: str, workdir: Path, tmp_path: Path) -> None:
+    thinking, call = opus_tool_loop()
+    anthropic_fake = FakeAnthropic(client_keys={CLIENT_KEY})
+    vertex = FakeVertex(FakeGoogleAuth(), anthropic=anthropic_fake)
+    with vertex, google_auth_env(vertex.google, tmp_path / "gcloud"):
+        anthropic_fake.enqueue(call, text_reply("Done: wrote out.txt"))
+        table = {"enabled": True, "location": vertex.location, "base_url": vertex.base_url}
+        aliases = {OPUS: "vertex/claude-opus-4-7"}
+        config = gateway_config({}, {}, providers={"vertex": table}, routing={"aliases": aliases})
+        with serve_recorded_gateway(config) as (url, served):
+            run = run_claude(claude_binary, url, workdir, WRITE_FILE, model=OPUS)
+
+    served.assert_none_refused()
+    assert (workdir / "out.txt").read_text() == "hello\n"
+    assert_answered(run, "Done: wrote out.txt")
+    first, second = vertex.requests
+    assert first.resource.endswith("/publishers/anthropic/models/claude-opus-4-7")
+    assert first.headers["authorization"].startswith("Bearer ")
+    assert first.json["anthropic_version"] == "vertex-2023-10-16"
+    assert "model" not in first.json
+    assert first.json["output_config"]["effort"] == "xhigh"
+    assistant, result = second.json["messages"][-2:]
+    assert assistant["content"][0]["signature"] == sign(thinking)
     assert result["content"][0]["tool_use_id"] == "toolu_01WriteFile"
 
 

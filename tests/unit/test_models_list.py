@@ -123,3 +123,24 @@ def test_models_without_discovery_prefix_claude_code_sees_only_claude() -> None:
 
 def routes_aliases(routes: Router) -> dict[str, list[str]]:
     return {alias: [str(t) for t in targets] for alias, targets in routes.aliases.items()}
+
+
+def test_models_of_a_cloud_are_listed_as_ids_that_route_back_to_it() -> None:
+    clouds = Router({}, (*PROVIDERS, "bedrock", "vertex", "azure_openai"))
+    listed = ids(
+        model_list.entries(
+            clouds, ["vertex", "bedrock", "azure_openai"], {"azure_openai": ["gpt-4.1"]}
+        )
+    )
+    # Bedrock's ids route to it by prefix; Vertex's and Azure's names would route to Gemini's,
+    # Anthropic's or OpenAI's own APIs, so they are listed as provider/model.
+    assert "global.anthropic.claude-sonnet-4-5-20250929-v1:0" in listed
+    assert "vertex/gemini-2.5-pro" in listed and "gemini-2.5-pro" not in listed
+    assert "vertex/claude-sonnet-4-5@20250929" in listed
+    assert "azure_openai/gpt-4.1" in listed
+    for model_id in listed:
+        assert clouds.resolve(model_id)[0].provider in {"vertex", "bedrock", "azure_openai"}
+    # Registration order, whatever order the configured providers come in.
+    assert listed.index("global.anthropic.claude-sonnet-4-5-20250929-v1:0") < listed.index(
+        "vertex/gemini-2.5-pro"
+    )

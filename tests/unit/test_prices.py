@@ -32,6 +32,30 @@ def test_an_id_finds_the_longest_base_it_extends(model: str, base: str) -> None:
     assert PriceTable({}).find(model) is DEFAULT_PRICES[base]
 
 
+@pytest.mark.parametrize(
+    ("cloud_id", "base"),
+    [
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5"),
+        ("global.anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5"),
+        ("anthropic.claude-opus-4-1-20250805-v1:0", "claude-opus-4-1"),
+        ("us-gov.anthropic.claude-3-5-haiku-20241022-v1", "claude-3-5-haiku"),
+        ("claude-sonnet-4-5@20250929", "claude-sonnet-4-5"),
+        ("claude-opus-4-5@20251101", "claude-opus-4-5"),
+    ],
+)
+def test_a_cloud_id_is_priced_as_the_model_it_names(cloud_id: str, base: str) -> None:
+    assert PriceTable({}).find(cloud_id) is DEFAULT_PRICES[base]
+
+
+def test_a_configured_price_for_a_cloud_id_wins_over_its_list_name() -> None:
+    table = PriceTable(
+        {"us.anthropic.claude-sonnet-4-5-20250929-v1:0": PriceConfig(input=1, output=2)}
+    )
+    price = table.find("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert price is not None and (price.input, price.output) == (1, 2)
+    assert table.find("claude-sonnet-4-5@20250929") is DEFAULT_PRICES["claude-sonnet-4-5"]
+
+
 def test_an_unknown_model_has_no_price_and_a_prefix_needs_a_dash() -> None:
     table = PriceTable({})
     assert table.find("llama-3") is None

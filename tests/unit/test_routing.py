@@ -5,7 +5,7 @@ from ai_proxy.config import ConfigError, RoutingConfig
 from ai_proxy.errors import NotFound
 from ai_proxy.routing import Router, Target
 
-ALL = ("gemini", "openai", "anthropic")
+ALL = ("gemini", "openai", "anthropic", "bedrock", "vertex", "azure_openai")
 
 
 @pytest.mark.parametrize(
@@ -19,10 +19,39 @@ ALL = ("gemini", "openai", "anthropic")
         ("claude-haiku-4-5", Target("anthropic", "claude-haiku-4-5")),
         ("openai/gpt-4.1", Target("openai", "gpt-4.1")),
         ("gemini/custom-tuned", Target("gemini", "custom-tuned")),
+        (
+            "anthropic.claude-opus-4-1-20250805-v1:0",
+            Target("bedrock", "anthropic.claude-opus-4-1-20250805-v1:0"),
+        ),
+        (
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            Target("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ),
+        (
+            "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+            Target("bedrock", "global.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ),
+        ("vertex/claude-sonnet-4-5@20250929", Target("vertex", "claude-sonnet-4-5@20250929")),
+        ("vertex/gemini-2.5-pro", Target("vertex", "gemini-2.5-pro")),
+        ("azure_openai/gpt-4.1", Target("azure_openai", "gpt-4.1")),
     ],
 )
 def test_prefixes_and_explicit_names(model: str, target: Target) -> None:
     assert Router({}, ALL).resolve(model) == (target,)
+
+
+def test_a_fallback_chain_may_cross_clouds() -> None:
+    chain = [
+        "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "vertex/claude-sonnet-4-5@20250929",
+        "claude-sonnet-4-5",
+    ]
+    router = Router({"sonnet": chain}, ALL)
+    assert [target.provider for target in router.resolve("sonnet")] == [
+        "bedrock",
+        "vertex",
+        "anthropic",
+    ]
 
 
 def test_alias_chain_comes_first() -> None:

@@ -14,7 +14,7 @@ from ..anthropic.envelope import ClientRequest
 from ..errors import ProviderNotConfigured
 from ..observability import RequestRecord
 from ..plain import CoreRequest, CoreResponse
-from ..providers.base import Provider, RequestContext
+from ..providers.base import Provider, RequestContext, UpstreamRequest
 from ..routing import Target
 from ..upstream import Upstream
 
@@ -29,12 +29,28 @@ FORWARD_HEADERS = ("anthropic-version", "anthropic-beta")
 
 @dataclass(slots=True)
 class Attempt:
-    """What one try of one target is given: its provider, upstream, key and context."""
+    """What one try of one target is given: its provider, upstream, key and context.
+
+    `api_key` is "" when the provider's platform identity authorizes the call instead: the
+    request it builds is then signed here, with the identity's current credentials."""
 
     provider: Provider
     upstream: Upstream
     api_key: str
     context: RequestContext
+
+    def request(self, client: ClientRequest) -> UpstreamRequest:
+        return self._authorized(self.provider.build_request(client, self.context, self.api_key))
+
+    def count_tokens_request(self, client: ClientRequest) -> UpstreamRequest | None:
+        built = self.provider.build_count_tokens_request(client, self.context, self.api_key)
+        return None if built is None else self._authorized(built)
+
+    def _authorized(self, request: UpstreamRequest) -> UpstreamRequest:
+        identity = self.provider.identity
+        if not self.api_key and identity is not None:
+            identity.authorize(request)
+        return request
 
 
 class Targets:
@@ -58,11 +74,9 @@ class Targets:
         provider = self._providers[target.provider]
         api_key = self._api_keys().get(target.provider)
         if api_key is None:
-            env = "AI_PROXY_" + provider.key_setting.upper().replace(".", "__")
-            raise ProviderNotConfigured(
-                f"model '{client_model}' routes to {target.provider}, which has no API key: "
-                f"set {provider.key_setting} in the config file or {env}"
-            )
+            if provider.identity is None:
+                raise ProviderNotConfigured(not_configured(client_model, provider))
+            api_key = ""
         record.provider, record.upstream_model = target.provider, target.model
         context = RequestContext(
             client_model=client_model,
@@ -76,3 +90,21 @@ class Targets:
             client_request=client,
         )
         return Attempt(provider, self._upstreams[target.provider], api_key, context)
+
+
+def not_configured(client_model: str, provider: Provider) -> str:
+    """What to set so that `provider` can serve: its key, or its platform identity."""
+    if provider.identity_setting is None:
+        assert provider.key_setting is not None
+        return (
+            f"model '{client_model}' routes to {provider.name}, which has no API key: set "
+            f"{provider.key_setting} in the config file or {_env(provider.key_setting)}"
+        )
+    ways = f"{provider.identity_setting} = true ({_env(provider.identity_setting)}=true)"
+    if provider.key_setting is not None:
+        ways += f", or an API key in {provider.key_setting} ({_env(provider.key_setting)})"
+    return f"model '{client_model}' routes to {provider.name}, which is not enabled: set {ways}"
+
+
+def _env(setting: str) -> str:
+    return "AI_PROXY_" + setting.upper().replace(".", "__")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import exchange
 from ..anthropic.envelope import ClientRequest
+from ..errors import CountingUnsupported
 from ..fallback import Fallbacks
 from ..observability import RequestRecord
 from ..plain import CoreRequest, CoreResponse, json_response
@@ -29,10 +30,13 @@ class CountTokensEndpoint:
     ) -> int:
         attempt = self._targets.attempt(request, core, target, record)
         provider = attempt.provider
-        upstream_request = provider.build_count_tokens_request(
-            request, attempt.context, attempt.api_key
-        )
+        upstream_request = attempt.count_tokens_request(request)
         if upstream_request is None:
             return provider.count_tokens_locally(request, attempt.context)
-        body = await exchange.fetch(attempt.upstream, provider, upstream_request, record)
+        try:
+            body = await exchange.fetch(attempt.upstream, provider, upstream_request, record)
+        except CountingUnsupported:
+            # Not for this model (Bedrock's CountTokens for some): our own count, as for a
+            # provider without a counting API, rather than an error the client cannot act on.
+            return provider.count_tokens_locally(request, attempt.context)
         return provider.parse_count_tokens(body)

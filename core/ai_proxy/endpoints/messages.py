@@ -67,7 +67,7 @@ class MessagesEndpoint:
     ) -> bytes | StreamBody:
         attempt = self._targets.attempt(request, core, target, record)
         context = attempt.context
-        upstream_request = attempt.provider.build_request(request, context, attempt.api_key)
+        upstream_request = attempt.request(request)
         reply = attempt.provider.new_reply(context)
         if request.stream:
             return await exchange.stream(

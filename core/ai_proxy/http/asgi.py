@@ -49,6 +49,8 @@ class GatewayApp:
                     if not self.gateway.secrets_loaded:
                         # SDK clients block; keep the loop free while the secret is read.
                         await asyncio.to_thread(self.gateway.load_secrets)
+                    elif self.gateway.identities_unloaded:
+                        await asyncio.to_thread(self.gateway.load_identities)
                 except ConfigError as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return

@@ -12,7 +12,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -21,19 +21,25 @@ from ..anthropic.envelope import ClientRequest
 from ..config import ProviderConfig
 from ..errors import GatewayError, UpstreamError
 from ..observability import RequestRecord
-from ..sse import SSEEvent, encode_events
+from ..sse import SSEDecoder, SSEEvent, StreamDecoder, encode_events
 from ..tokens import count_request_tokens
 from .blocks import Event
+
+if TYPE_CHECKING:
+    from ..identity.base import Identity
 
 log = logging.getLogger("ai_proxy.relay")
 
 
 @dataclass(slots=True)
 class UpstreamRequest:
+    # Sent exactly as built, never re-quoted: a signed request's path must stay as signed.
     url: str
     headers: dict[str, str]
     body: bytes
     stream: bool = False
+    # What a 200 to a streaming request must be (Bedrock streams AWS eventstream frames).
+    stream_content_type: str = "text/event-stream"
 
 
 @dataclass(slots=True)
@@ -98,6 +104,10 @@ class Reply(ABC):
     def body(self, body: bytes, record: RequestRecord) -> bytes:
         """The non-streaming path: upstream's whole body -> the client's JSON body."""
 
+    def decoder(self) -> StreamDecoder:
+        """How upstream's stream is cut into events: SSE, unless the provider frames its own."""
+        return SSEDecoder()
+
 
 class TranslatingReply(Reply):
     """Upstream events -> the provider's translator -> our SSE frames (or one Message)."""
@@ -144,11 +154,21 @@ class TranslatingReply(Reply):
 
 class Provider(ABC):
     name: str
-    #: the config setting a user fills to give this provider a key
-    key_setting: str
+    #: the config setting a user fills to give this provider a key (None: it takes none)
+    key_setting: str | None
+    #: the setting that turns on the platform's identity (cloud providers)
+    identity_setting: str | None = None
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
+        # The platform's credentials, for a cloud provider enabled without a key
+        # (ai_proxy.identity); requests are then built with api_key "" and signed by it.
+        self.identity: Identity[Any] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go (the start-up line shows its origin)."""
+        return self.config.base_url
 
     @abstractmethod
     def build_request(

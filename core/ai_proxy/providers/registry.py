@@ -24,6 +24,7 @@ class Registration:
     name: str  # the `providers.<name>` table, the routing prefix, the secret's field
     provider_class: str  # in ai_proxy.providers.<name>
     base_url: str  # the default of providers.<name>.base_url
+    takes_key: bool = True  # False: reached only with the platform's identity (no secret)
 
 
 REGISTRY = (
@@ -32,8 +33,15 @@ REGISTRY = (
     # As the OpenAI SDK takes it: we append /chat/completions.
     Registration("openai", "OpenAIProvider", "https://api.openai.com/v1"),
     Registration("anthropic", "AnthropicProvider", "https://api.anthropic.com"),
+    # The clouds' model services (ai_proxy.identity): their URLs come from the region,
+    # location or resource (config.CloudProviderConfig).
+    Registration("bedrock", "BedrockProvider", ""),
+    Registration("vertex", "VertexProvider", "", takes_key=False),
+    Registration("azure_openai", "AzureOpenAIProvider", ""),
 )
 PROVIDER_NAMES = tuple(registration.name for registration in REGISTRY)
+# The providers a secret may hold a key for.
+KEYED_PROVIDER_NAMES = tuple(r.name for r in REGISTRY if r.takes_key)
 
 
 def build_providers(config: ProvidersConfig) -> dict[str, Provider]:

@@ -5,13 +5,15 @@ The built-in table holds the providers' published list prices, as of 2026, for e
 negotiated discounts, batch rates, long-context tiers and regional uplifts are not modelled.
 `limits.prices` in the config adds models and overrides any entry here.
 
-Matching a model id: the exact id, else the longest table id that it extends with "-"
-(so a dated snapshot such as claude-sonnet-4-5-20250929 or gpt-4o-2024-08-06 finds its base
-model's price). An id matching nothing costs 0.
+Matching a model id: the exact id, else the id a cloud's name for it stands for (`list_name`),
+else the longest table id that it extends with "-" (so a dated snapshot such as
+claude-sonnet-4-5-20250929 or gpt-4o-2024-08-06 finds its base model's price). An id matching
+nothing costs 0.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -99,8 +101,28 @@ class PriceTable:
             return self._found[model]
         price = self._prices.get(model)
         if price is None:
-            base = next((known for known in self._by_length if model.startswith(known + "-")), None)
-            price = None if base is None else self._prices[base]
+            name = list_name(model)
+            price = self._prices.get(name)
+            if price is None:
+                base = next(
+                    (known for known in self._by_length if name.startswith(known + "-")), None
+                )
+                price = None if base is None else self._prices[base]
         if len(self._found) < MAX_REMEMBERED:  # ids come from routing: bounded, but be sure
             self._found[model] = price
         return price
+
+
+# Bedrock's ids: "[geography.]anthropic.<model>[-v<n>[:<m>]]".
+_BEDROCK_ID = re.compile(r"(?:[a-z-]+\.)?anthropic\.(?P<model>.+?)(?:-v\d+(?::\d+)?)?")
+
+
+def list_name(model: str) -> str:
+    """A cloud's id of a model -> the provider's own name, which the price list uses: Bedrock's
+    `us.anthropic.claude-sonnet-4-5-20250929-v1:0` and Vertex AI's `claude-sonnet-4-5@20250929`
+    are both claude-sonnet-4-5-20250929 (Azure OpenAI is priced by the model a deployment
+    serves, the name routed to it)."""
+    bedrock = _BEDROCK_ID.fullmatch(model)
+    if bedrock is not None:
+        model = bedrock["model"]
+    return model.replace("@", "-")

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from ..config import ConfigError, SecretsConfig
-from ..providers.registry import PROVIDER_NAMES
+from ..providers.registry import KEYED_PROVIDER_NAMES
 from .base import REDIS_URL, Keys, SecretSource, check_keys
 
 log = logging.getLogger("ai_proxy.secrets")
@@ -29,8 +29,9 @@ class AzureSecretSource(SecretSource):
         # Explicitly named secrets must all exist; of the default names, those present count.
         self._required = bool(config.azure_secrets)
         self._names = config.azure_secrets or {
-            **{name: f"{name}-api-key" for name in PROVIDER_NAMES},
-            REDIS_URL: "redis-url",  # Key Vault names allow no "_"
+            # Key Vault names allow no "_": azure_openai's key is azure-openai-api-key.
+            **{name: f"{name.replace('_', '-')}-api-key" for name in KEYED_PROVIDER_NAMES},
+            REDIS_URL: "redis-url",
         }
         self._client_id = config.azure_client_id
         self._credential = credential

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 import orjson
 
 from ..config import ConfigError
-from ..providers.registry import PROVIDER_NAMES
+from ..providers.registry import KEYED_PROVIDER_NAMES
 
 Keys = dict[str, str]
 log = logging.getLogger("ai_proxy.secrets")
@@ -26,8 +26,8 @@ log = logging.getLogger("ai_proxy.secrets")
 # Not a provider key: the limit store's URL (limits.store = "redis"), held with the keys so that
 # its password lives where they do. Never logged; registered for redaction by the gateway.
 REDIS_URL = "redis_url"
-SECRET_NAMES = (*PROVIDER_NAMES, REDIS_URL)
-EXPECTED_SHAPE = "{" + ", ".join(f'"{name}": "..."' for name in PROVIDER_NAMES) + "}"
+SECRET_NAMES = (*KEYED_PROVIDER_NAMES, REDIS_URL)
+EXPECTED_SHAPE = "{" + ", ".join(f'"{name}": "..."' for name in KEYED_PROVIDER_NAMES) + "}"
 # After a failed refresh, try again this soon rather than a whole TTL later.
 RETRY_SECONDS = 30.0
 

@@ -7,7 +7,7 @@ since both inject the secret as an environment variable.
 from __future__ import annotations
 
 from ..config import ProvidersConfig
-from ..providers.registry import PROVIDER_NAMES
+from ..providers.registry import KEYED_PROVIDER_NAMES
 from .base import Keys, SecretSource
 
 
@@ -20,4 +20,6 @@ class EnvSecretSource(SecretSource):
         self._providers = providers
 
     def fetch(self) -> Keys:
-        return {name: key for name in PROVIDER_NAMES if (key := self._providers.get(name).api_key)}
+        return {
+            name: key for name in KEYED_PROVIDER_NAMES if (key := self._providers.get(name).api_key)
+        }

@@ -47,12 +47,36 @@ def to_anthropic_body(client_body: bytes, upstream_model: str) -> bytes:
     if payload.get("model") != upstream_model:
         payload["model"] = upstream_model
         changed = True
-    messages = payload.get("messages")
-    if isinstance(messages, list):
-        changed |= _strip_blocks(messages, _is_foreign_thinking)
-        changed |= _strip_blocks(messages, _is_blank_text)
-        changed |= _disable_thinking_if_unsatisfiable(payload, messages)
+    changed |= _fix_history(payload)
     return orjson.dumps(payload) if changed else client_body
+
+
+def to_cloud_claude_body(
+    client_body: bytes, anthropic_version: str, *, without: tuple[str, ...], **fields: Any
+) -> bytes:
+    """Claude on a cloud's model service (Bedrock, Vertex AI): the same fixes, but the model
+    is named in the URL, not the body (which must not hold it), and the API version is a body
+    field (`anthropic_version`). `without`: more fields the service refuses; `fields`: more it
+    takes in the body (e.g. Bedrock's `anthropic_beta`)."""
+    payload = decode_json_object(client_body)
+    payload.pop("model", None)
+    for name in without:
+        payload.pop(name, None)
+    _fix_history(payload)
+    payload["anthropic_version"] = anthropic_version
+    payload.update(fields)
+    return orjson.dumps(payload)
+
+
+def _fix_history(payload: dict[str, Any]) -> bool:
+    """Fixes 2-4 of the module docstring; True when anything changed."""
+    messages = payload.get("messages")
+    if not isinstance(messages, list):
+        return False
+    changed = _strip_blocks(messages, _is_foreign_thinking)
+    changed |= _strip_blocks(messages, _is_blank_text)
+    changed |= _disable_thinking_if_unsatisfiable(payload, messages)
+    return changed
 
 
 def _strip_blocks(messages: list[Any], unwanted: Callable[[Any], bool]) -> bool:

@@ -1,8 +1,14 @@
-"""The pass-through reply: upstream already speaks Anthropic's events, so its bytes go to the
-client as they came, cut at event boundaries (a ping or an error frame of ours never lands
-inside one of upstream's events), `message_start` naming the model the client asked for. On
-the way, usage, the first token and error events are noted on the request's record, and the
-stream is checked to have ended properly. Content deltas are never decoded."""
+"""The pass-through reply: upstream already speaks Anthropic's events, so they go to the
+client as they came, `message_start` naming the model the client asked for. On the way, usage,
+the first token and error events are noted on the request's record, and the stream is checked
+to have ended properly. Content deltas are never decoded.
+
+What differs between upstreams that speak Anthropic's events is only the framing:
+`RelayingReply` relays Anthropic's own SSE bytes, cut at event boundaries (a ping or an error
+frame of ours never lands inside one of upstream's events); a subclass whose upstream frames
+the events otherwise (Bedrock's eventstream) decodes them with its own `decoder()` and writes
+them as SSE with `_frames`.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ _OBSERVED = frozenset({"message_start", "message_delta", "message_stop", "error"
 
 
 class RelayingReply(Reply):
+    #: who is upstream, in the errors about its stream
+    upstream = "anthropic"
+
     __slots__ = (
         "_client_model",
         "_delta_seen",
@@ -52,29 +61,37 @@ class RelayingReply(Reply):
                 observed.extend(self._observe(event))
         if observed:
             record.observe_events(observed)
+        frames = self._frames(chunk, events)
+        if frames:
+            yield frames
+
+    def _frames(self, chunk: bytes, events: list[SSEEvent]) -> bytes:
+        """The client's bytes for one chunk: upstream's own, up to the last complete event."""
         held = self._held + chunk
         end = complete_events_end(held)
-        if end:
-            self._held = held[end:]
-            yield self._renamed_start(held[:end])
-        else:
+        if not end:
             self._held = held
+            return b""
+        self._held = held[end:]
+        return self._renamed_start(held[:end])
 
     def finish(self, record: RequestRecord) -> bytes:
         if self._errored or self._stopped:
             return b""
         if not self._started:
-            raise UpstreamError("anthropic answered with an empty stream")
-        raise UpstreamError("anthropic's stream ended before message_stop")
+            raise UpstreamError(f"{self.upstream} answered with an empty stream")
+        raise UpstreamError(f"{self.upstream}'s stream ended before message_stop")
 
     def body(self, body: bytes, record: RequestRecord) -> bytes:
         """Anthropic's Message as it came, but for `model`: the name the client asked for."""
         try:
             message = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise UpstreamError(f"anthropic answered with invalid JSON: {body[:200]!r}") from None
+            raise UpstreamError(
+                f"{self.upstream} answered with invalid JSON: {body[:200]!r}"
+            ) from None
         if not isinstance(message, dict) or message.get("type") != "message":
-            raise UpstreamError(f"anthropic answered with an unexpected body: {body[:200]!r}")
+            raise UpstreamError(f"{self.upstream} answered with an unexpected body: {body[:200]!r}")
         usage = message.get("usage")
         record.observe_usage(usage if isinstance(usage, dict) else {})
         if message.get("model") != self._client_model:
@@ -85,7 +102,9 @@ class RelayingReply(Reply):
     def _observe(self, event: SSEEvent) -> list[Event]:
         payload = event_payload(event)
         if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-            raise UpstreamError(f"anthropic sent an unexpected stream event: {str(payload)[:200]}")
+            raise UpstreamError(
+                f"{self.upstream} sent an unexpected stream event: {str(payload)[:200]}"
+            )
         # What is observed is rebuilt in the exact shape RequestRecord reads, so an event of a
         # shape we did not expect is relayed all the same and simply not counted.
         kind = payload["type"]

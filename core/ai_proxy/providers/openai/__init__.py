@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -25,6 +26,13 @@ class OpenAIProvider(TranslatingProvider):
         self, request: ClientRequest, context: RequestContext, api_key: str
     ) -> UpstreamRequest:
         body = to_openai_request(request.messages(), context.upstream_model)
+        return self.chat_request(body, context, api_key, request.stream)
+
+    def chat_request(
+        self, body: dict[str, Any], context: RequestContext, api_key: str, stream: bool
+    ) -> UpstreamRequest:
+        """The HTTP call that carries a translated body: OpenAI's own URL and key header.
+        Services speaking the same API elsewhere (Azure OpenAI) override this step only."""
         return UpstreamRequest(
             url=f"{self.config.base_url}/chat/completions",
             headers={
@@ -34,7 +42,7 @@ class OpenAIProvider(TranslatingProvider):
                 "x-client-request-id": context.request_id,
             },
             body=orjson.dumps(body),
-            stream=request.stream,
+            stream=stream,
         )
 
     def new_translator(self, context: RequestContext) -> StreamTranslator:

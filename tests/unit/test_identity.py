@@ -1,0 +1,145 @@
+"""The platform-credential cache (ai_proxy.identity.base): when it refreshes, what it keeps when
+a refresh fails, and what a request gets when there is nothing to sign with."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from ai_proxy.errors import ProviderNotConfigured
+from ai_proxy.identity.base import (
+    DEFAULT_REFRESH_SECONDS,
+    EXPIRY_MARGIN_SECONDS,
+    RETRY_SECONDS,
+    Fetched,
+    Identity,
+)
+from ai_proxy.logs import redact_known
+from ai_proxy.providers.base import UpstreamRequest
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TokenIdentity(Identity[str]):
+    """Hands out the tokens it is given, one per fetch; an exception in the list is raised."""
+
+    description = "the test token endpoint"
+
+    def __init__(self, clock: Clock, *answers: Fetched[str] | Exception) -> None:
+        super().__init__("testcloud", clock)
+        self.answers = list(answers)
+        self.fetches = 0
+
+    def fetch(self) -> Fetched[str]:
+        self.fetches += 1
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def sign(self, request: UpstreamRequest, material: str) -> None:
+        request.headers["authorization"] = f"Bearer {material}"
+
+
+def signed(identity: Identity[str]) -> str:
+    request = UpstreamRequest("https://cloud.example/v1", {}, b"{}")
+    identity.authorize(request)
+    return request.headers["authorization"]
+
+
+def test_a_token_is_refreshed_a_margin_before_it_expires() -> None:
+    clock = Clock()
+    identity = TokenIdentity(
+        clock,
+        Fetched("token-one-abcdef", expires_at=clock.now + 3600),
+        Fetched("token-two-abcdef", expires_at=clock.now + 7200),
+    )
+    assert identity.load()
+    assert signed(identity) == "Bearer token-one-abcdef"
+    clock.now += 3600 - EXPIRY_MARGIN_SECONDS - 1
+    assert not identity.due
+    identity.refresh_if_due()
+    assert identity.fetches == 1
+    clock.now += 1
+    assert identity.due
+    identity.refresh_if_due()
+    assert (identity.fetches, signed(identity)) == (2, "Bearer token-two-abcdef")
+
+
+def test_a_short_lived_token_is_refreshed_at_half_its_lifetime() -> None:
+    clock = Clock()
+    identity = TokenIdentity(clock, Fetched("short-lived-token", expires_at=clock.now + 120))
+    identity.load()
+    clock.now += 59
+    assert not identity.due
+    clock.now += 1
+    assert identity.due
+
+
+def test_material_without_an_expiry_is_looked_at_again_periodically() -> None:
+    clock = Clock()
+    identity = TokenIdentity(clock, Fetched("static-credential"))
+    identity.load()
+    clock.now += DEFAULT_REFRESH_SECONDS - 1
+    assert not identity.due
+    clock.now += 1
+    assert identity.due
+
+
+def test_a_failed_refresh_keeps_the_last_token_until_it_expires_and_retries_soon(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    identity = TokenIdentity(
+        clock,
+        Fetched("still-good-token", expires_at=clock.now + 600),
+        RuntimeError("metadata server unreachable"),
+    )
+    identity.load()
+    clock.now += 300
+    with caplog.at_level(logging.WARNING, "ai_proxy.identity"):
+        assert not identity.refresh()
+    assert "metadata server unreachable" in caplog.text
+    assert signed(identity) == "Bearer still-good-token"
+    clock.now += RETRY_SECONDS
+    assert identity.due
+    clock.now += 300  # the kept token has expired now
+    with pytest.raises(ProviderNotConfigured, match="metadata server unreachable"):
+        signed(identity)
+
+
+def test_no_credentials_at_cold_start_is_a_log_line_and_a_clear_error_per_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    identity = TokenIdentity(Clock(), RuntimeError("no service account is attached"))
+    with caplog.at_level(logging.WARNING, "ai_proxy.identity"):
+        assert not identity.load()
+    assert "testcloud upstream: no credentials from the test token endpoint" in caplog.text
+    with pytest.raises(ProviderNotConfigured) as info:
+        signed(identity)
+    assert info.value.message == (
+        "testcloud has no usable credentials from the test token endpoint: "
+        "no service account is attached"
+    )
+    assert info.value.try_next_target  # a fallback chain moves on to the next target
+
+
+def test_tokens_are_redacted_from_logs() -> None:
+    identity = TokenIdentity(
+        Clock(), Fetched("ya29.secret-token-value", secrets=("ya29.secret-token-value",))
+    )
+    identity.load()
+    assert "ya29" not in redact_known("upstream said: ya29.secret-token-value is bad")
+
+
+def test_before_load_nothing_is_due_and_nothing_signs() -> None:
+    identity = TokenIdentity(Clock())
+    assert not identity.due
+    with pytest.raises(ProviderNotConfigured, match="not been resolved"):
+        signed(identity)
