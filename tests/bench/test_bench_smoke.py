@@ -69,3 +69,22 @@ def test_quick_benchmark_fills_the_table(tmp_path: Path) -> None:
     lambda_entry = next(entry for name, entry in cold.items() if name.startswith("Lambda"))
     assert lambda_entry["samples_ms"] or lambda_entry["error"], lambda_entry
     assert "### Targets" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_cloud_cold_start_resolves_each_cloud_s_credentials() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "cloud_cold.py"), "--reps", "1"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {row["scenario"]: row for row in map(json.loads, done.stdout.splitlines())}
+    assert list(rows) == ["none", "bedrock", "vertex", "azure_openai"]
+    # Each cloud's library is imported only where its provider is enabled.
+    for cloud in ("bedrock", "vertex", "azure_openai"):
+        assert rows[cloud]["modules"] > rows["none"]["modules"]
+        assert rows[cloud]["wall_ms"] > 0 and rows[cloud]["cpu_ms"] > 0

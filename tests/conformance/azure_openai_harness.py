@@ -11,11 +11,11 @@ harness's; the upstream errors are the ones Azure itself sends in their place.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 
+from tests.environment import patched_environ
 from tests.fakes.azure_identity_endpoint import FakeManagedIdentity
 from tests.fakes.azure_openai import RESOURCE_KEY, FakeAzureOpenAI
 from tests.fakes.openai import ErrorReply
@@ -105,26 +105,9 @@ class AzureOpenAIEntraHarness(AzureOpenAIHarness):
 
     def platform(self) -> AbstractContextManager[None]:
         assert self.identity is not None
-        return _environment(self.identity.environ())
+        return patched_environ(self.identity.environ())
 
     def check_clean(self) -> None:
         super().check_clean()
         assert self.identity is not None
         assert self.identity.refused == 0, "the managed identity endpoint refused a request"
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """The process environment with `values` set, restored after (the gateway reads its
-    platform's identity while it starts; its token outlives the suite, so no refresh reads
-    the environment after)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

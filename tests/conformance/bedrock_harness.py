@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from tests.fakes.anthropic import api_error, error_reply, invalid_request, overloaded, rate_limited
+from tests.environment import patched_environ
+from tests.fakes.anthropic import error_reply, rate_limited
 from tests.fakes.bedrock import REGION, TEST_CREDENTIALS, BedrockError, FakeBedrock
 from tests.fakes.sigv4 import INVALID_TOKEN
 
 from .anthropic_harness import AnthropicHarness
-from .harness import PROMPT_TOO_LONG, ErrorKind, ExpectedError, Sent
+from .harness import ErrorKind, ExpectedError, Sent
 
 # What the gateway's process reads while it starts: the test credentials, nothing of this
 # machine's (no profile files, no instance metadata lookups).
@@ -46,18 +47,8 @@ class BedrockHarness(AnthropicHarness):
     def provider_table(self, base_url: str) -> dict[str, Any]:
         return {"enabled": True, "region": REGION, "base_url": base_url}
 
-    @contextmanager
-    def platform(self) -> Iterator[None]:
-        saved = {name: os.environ.get(name) for name in PLATFORM_ENV}
-        os.environ.update(PLATFORM_ENV)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    def platform(self) -> AbstractContextManager[None]:
+        return patched_environ(PLATFORM_ENV)
 
     @contextmanager
     def serve(self) -> Iterator[str]:
@@ -86,16 +77,9 @@ class BedrockHarness(AnthropicHarness):
 
     def error(self, kind: ErrorKind) -> ExpectedError:
         # The inner fake's errors, answered as Bedrock's exceptions (tests.fakes.bedrock).
+        # Invalid requests, a prompt over the window ("Input is too long for requested
+        # model." in Anthropic's words), 5xx and overload come out as Anthropic's would.
         match kind:
-            case "invalid_request":
-                reply = invalid_request("messages.0.content: String should have at most 9 chars")
-                return ExpectedError(reply, 400, "invalid_request_error")
-            case "context_too_long":
-                # Bedrock's "Input is too long for requested model." in Anthropic's words.
-                reply = invalid_request("prompt is too long: 215000 tokens > 200000 maximum")
-                return ExpectedError(
-                    reply, 400, "invalid_request_error", message_contains=PROMPT_TOO_LONG
-                )
             case "not_found":
                 reply = error_reply(404, "not_found_error", "model: claude-nope")
                 return ExpectedError(reply, 404, "not_found_error")
@@ -105,7 +89,4 @@ class BedrockHarness(AnthropicHarness):
             case "rate_limited":
                 # Bedrock's ThrottlingException carries no Retry-After.
                 return ExpectedError(rate_limited("7"), 429, "rate_limit_error")
-            case "server_error":
-                return ExpectedError(api_error(), 500, "api_error")
-            case "overloaded":
-                return ExpectedError(overloaded(), 529, "overloaded_error")
+        return super().error(kind)

@@ -28,6 +28,7 @@ from ai_proxy.providers.gemini.request import EFFORT_BUDGETS
 from tests.e2e.claude_code import (
     CLIENT_KEY,
     Run,
+    ServedRequests,
     gateway_config,
     install_claude_code,
     run_claude,
@@ -186,6 +187,19 @@ def opus_tool_loop() -> tuple[str, MessageReply]:
     return thinking, call
 
 
+def assert_claude_round_trip(
+    served: ServedRequests, run: Run, workdir: Path, thinking: str, second: dict[str, Any]
+) -> None:
+    """The Bash call ran, the answer was printed, nothing was refused, and the second request
+    carried the thinking block signed as the fake issued it, before the tool result."""
+    served.assert_none_refused()
+    assert (workdir / "out.txt").read_text() == "hello\n"
+    assert_answered(run, "Done: wrote out.txt")
+    assistant, result = second["messages"][-2:]
+    assert assistant["content"][0]["signature"] == sign(thinking)
+    assert result["content"][0]["tool_use_id"] == "toolu_01WriteFile"
+
+
 def test_opus_on_bedrock(
     claude_binary: str, workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,11 +215,9 @@ def test_opus_on_bedrock(
         with serve_recorded_gateway(config) as (url, served):
             run = run_claude(claude_binary, url, workdir, WRITE_FILE, model=OPUS)
 
-    served.assert_none_refused()
     assert fake.refusals == [] and fake.leaks == []
-    assert (workdir / "out.txt").read_text() == "hello\n"
-    assert_answered(run, "Done: wrote out.txt")
     first, second = fake.requests
+    assert_claude_round_trip(served, run, workdir, thinking, second.json)
     assert (first.operation, first.model_id) == (
         "InvokeModelWithResponseStream",
         "global.anthropic.claude-opus-4-7",
@@ -216,9 +228,6 @@ def test_opus_on_bedrock(
     assert "claude-code-20250219" not in first.json["anthropic_beta"]
     assert any(tool.get("defer_loading") for tool in first.json["tools"])
     assert first.json["output_config"]["effort"] == "xhigh"
-    assistant, result = second.json["messages"][-2:]
-    assert assistant["content"][0]["signature"] == sign(thinking)
-    assert result["content"][0]["tool_use_id"] == "toolu_01WriteFile"
 
 
 def test_opus_on_vertex(claude_binary: str, workdir: Path, tmp_path: Path) -> None:
@@ -233,18 +242,13 @@ def test_opus_on_vertex(claude_binary: str, workdir: Path, tmp_path: Path) -> No
         with serve_recorded_gateway(config) as (url, served):
             run = run_claude(claude_binary, url, workdir, WRITE_FILE, model=OPUS)
 
-    served.assert_none_refused()
-    assert (workdir / "out.txt").read_text() == "hello\n"
-    assert_answered(run, "Done: wrote out.txt")
     first, second = vertex.requests
+    assert_claude_round_trip(served, run, workdir, thinking, second.json)
     assert first.resource.endswith("/publishers/anthropic/models/claude-opus-4-7")
     assert first.headers["authorization"].startswith("Bearer ")
     assert first.json["anthropic_version"] == "vertex-2023-10-16"
     assert "model" not in first.json
     assert first.json["output_config"]["effort"] == "xhigh"
-    assistant, result = second.json["messages"][-2:]
-    assert assistant["content"][0]["signature"] == sign(thinking)
-    assert result["content"][0]["tool_use_id"] == "toolu_01WriteFile"
 
 
 # --- 2. Opus 4.7 aliased to Gemini ----------------------------------------------------------

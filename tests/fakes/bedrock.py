@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import aiohttp
+from ai_proxy.config import BEDROCK_BETAS
 from aiohttp import web
 
 from .anthropic import FakeAnthropic, MessageReply
@@ -51,23 +52,9 @@ TEST_CREDENTIALS = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bP
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 VERSION = "bedrock-2023-05-31"
-# The betas Bedrock's InvokeModel takes for Claude, as AWS documents them.
-BEDROCK_ACCEPTS = frozenset(
-    {
-        "computer-use-2024-10-22",
-        "computer-use-2025-01-24",
-        "computer-use-2025-11-24",
-        "token-efficient-tools-2025-02-19",
-        "interleaved-thinking-2025-05-14",
-        "output-128k-2025-02-19",
-        "dev-full-thinking-2025-05-14",
-        "context-1m-2025-08-07",
-        "context-management-2025-06-27",
-        "effort-2025-11-24",
-        "tool-search-tool-2025-10-19",
-        "tool-examples-2025-10-29",
-    }
-)
+# The betas Bedrock's InvokeModel takes for Claude: AWS's documented list, which the gateway's
+# default for providers.bedrock.betas is too; any other makes Bedrock refuse the request.
+BEDROCK_ACCEPTS = frozenset(BEDROCK_BETAS)
 ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 _PROFILE = re.compile(r"^(?:us|eu|apac|jp|au|ca|us-gov|global)\.")
 Operation = Literal["InvokeModel", "InvokeModelWithResponseStream", "CountTokens"]

@@ -23,7 +23,6 @@ Tokens last `expires_in` seconds by the registry's own clock; a test makes a tok
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +35,8 @@ import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.environment import patched_environ
 
 from .server import BackgroundServer, ServedFake
 
@@ -274,26 +275,15 @@ def google_auth_env(
         "GCLOUD_PROJECT": None,
         "NO_GCE_CHECK": None,
     }
-    saved = {name: os.environ.get(name) for name in values}
     saved_host, saved_manager = _metadata._GCE_METADATA_HOST, gcp.RESOURCE_MANAGER
     try:
-        for name, value in values.items():
-            _set_env(name, value)
-        _metadata._GCE_METADATA_HOST = host
-        gcp.RESOURCE_MANAGER = google.base_url
-        yield
+        with patched_environ(values):
+            _metadata._GCE_METADATA_HOST = host
+            gcp.RESOURCE_MANAGER = google.base_url
+            yield
     finally:
-        for name, value in saved.items():
-            _set_env(name, value)
         _metadata._GCE_METADATA_HOST = saved_host
         gcp.RESOURCE_MANAGER = saved_manager
-
-
-def _set_env(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
 
 
 def _google_error(code: int, message: str, status: str) -> dict[str, Any]:

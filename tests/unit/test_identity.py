@@ -3,10 +3,14 @@ a refresh fails, and what a request gets when there is nothing to sign with."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
+from ai_proxy.config import Config
 from ai_proxy.errors import ProviderNotConfigured
+from ai_proxy.factory import refresh_secrets_when_due
+from ai_proxy.gateway import Gateway
 from ai_proxy.identity.base import (
     DEFAULT_REFRESH_SECONDS,
     EXPIRY_MARGIN_SECONDS,
@@ -143,3 +147,37 @@ def test_before_load_nothing_is_due_and_nothing_signs() -> None:
     assert not identity.due
     with pytest.raises(ProviderNotConfigured, match="not been resolved"):
         signed(identity)
+
+
+def bedrock_gateway(**table: object) -> Gateway:
+    providers = {"bedrock": {"enabled": True, "region": "us-east-1", **table}}
+    return Gateway(Config.model_validate({"providers": providers, "auth": {"disabled": True}}))
+
+
+def test_a_serverless_cold_start_resolves_it_and_a_later_request_refreshes_it_when_due() -> None:
+    clock = Clock()
+    gateway = bedrock_gateway()
+    identity = TokenIdentity(
+        clock,
+        Fetched("first-token-abcdef", expires_at=clock.now + 3600),
+        Fetched("second-token-abcdef", expires_at=clock.now + 7200),
+    )
+    gateway.providers["bedrock"].identity = identity
+    gateway.load_secrets()  # what build_serverless_gateway does at cold start
+    assert identity.fetches == 1 and "bedrock" in gateway.configured_providers
+    assert not gateway.credentials_due
+    clock.now += 3600 - EXPIRY_MARGIN_SECONDS
+    assert gateway.credentials_due
+    asyncio.run(refresh_secrets_when_due(gateway))  # before the request, on Lambda
+    assert identity.fetches == 2 and signed(identity) == "Bearer second-token-abcdef"
+
+
+def test_a_provider_given_a_key_does_not_resolve_its_identity() -> None:
+    gateway = bedrock_gateway(api_key="bedrock-api-key-value")
+    assert gateway.providers["bedrock"].identity is None
+    keyless = bedrock_gateway()
+    identity = TokenIdentity(Clock(), Fetched("unused-token-abcdef"))
+    keyless.providers["bedrock"].identity = identity
+    keyless.set_api_keys({"bedrock": "a-key-from-the-secret"})  # the secret holds one
+    keyless.load_identities()
+    assert identity.fetches == 0

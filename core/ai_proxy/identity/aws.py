@@ -51,9 +51,7 @@ class AwsIdentity(Identity[AwsCredentials]):
                 "no AWS region: set providers.bedrock.region, AWS_REGION or AWS_DEFAULT_REGION"
             )
         if self._credentials is None:
-            import botocore.session
-
-            self._credentials = botocore.session.Session().get_credentials()
+            self._credentials = _from_environment() or _from_chain()
             if self._credentials is None:
                 raise RuntimeError("no AWS credentials: set a role, AWS_* env vars or a profile")
         # A role's credentials refresh themselves here when they are near their expiry.
@@ -74,3 +72,19 @@ class AwsIdentity(Identity[AwsCredentials]):
             value = signed.headers.get(name)
             if value is not None:
                 request.headers[name.lower()] = value
+
+
+def _from_environment() -> Any:
+    """The chain's first link, as botocore reads it: AWS_ACCESS_KEY_ID and the rest, where
+    Lambda puts its role's credentials. Asked on its own first because botocore's Session (the
+    whole chain) imports its service clients too: a third of a Lambda cold start with Bedrock."""
+    from botocore.credentials import EnvProvider
+
+    return EnvProvider().load()
+
+
+def _from_chain() -> Any:
+    """The rest of the chain: profiles, the container role (ECS), the instance role."""
+    import botocore.session
+
+    return botocore.session.Session().get_credentials()
