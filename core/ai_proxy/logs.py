@@ -258,7 +258,8 @@ def log_startup(
     config: Config, providers: list[str], base_urls: Mapping[str, str], metrics: str
 ) -> None:
     """The start-up line: what this instance will do, never a key."""
-    upstreams = {name: _origin(url) for name, url in base_urls.items()}
+    # A cloud provider without its region or resource has no URL yet: it is left out.
+    upstreams = {name: _origin(url) for name, url in base_urls.items() if url}
     aliases = {
         alias: chain if isinstance(chain, list) else [chain]
         for alias, chain in config.routing.aliases.items()

@@ -134,6 +134,12 @@ def test_lifecycle_lines_say_what_starts_without_secrets(
     assert starting["aliases"] == {"fast": ["gemini/gemini-2.5-flash"]}
     assert starting["metrics"] == "prometheus"
     assert starting["upstreams"]["gemini"] == gemini.base_url
+    # Every URL a real origin: a cloud provider with no region or resource yet is left out.
+    assert all(
+        url.startswith("https://") or url == gemini.base_url
+        for url in starting["upstreams"].values()
+    )
+    assert "azure_openai" not in starting["upstreams"]
     assert gemini.api_key not in logs.stream.getvalue()
 
 
