@@ -118,8 +118,8 @@ class CloudProviderConfig(ProviderConfig):
         return value.rstrip("/")
 
 
-# The betas Bedrock's InvokeModel takes for Claude (AWS's documented list): any other is
-# refused with 400 "invalid beta flag", so the others a client sends are not forwarded.
+# The betas each cloud takes for Claude (ai_proxy.providers.anthropic.betas): any other makes
+# it refuse the whole request, so the others a client sends are not forwarded.
 BEDROCK_BETAS = (
     "computer-use-2024-10-22",
     "computer-use-2025-01-24",
@@ -133,6 +133,27 @@ BEDROCK_BETAS = (
     "effort-2025-11-24",
     "tool-search-tool-2025-10-19",
     "tool-examples-2025-10-29",
+    "compact-2026-01-12",
+    "dangerous-tool-use-2026-09-03",
+    "mid-conversation-output-config-2026-07-01",
+    "mid-conversation-tool-changes-2026-07-01",
+    "thinking-binding-controls-2026-08-01",
+    "thinking-display-updates-2026-08-18",
+)
+VERTEX_BETAS = (
+    "computer-use-2025-01-24",
+    "computer-use-2025-11-24",
+    "interleaved-thinking-2025-05-14",
+    "context-1m-2025-08-07",
+    "context-management-2025-06-27",
+    "tool-search-tool-2025-10-19",
+    "web-search-2025-03-05",
+    "compact-2026-01-12",
+    "compact-2026-09-04",
+    "dangerous-tool-use-2026-09-03",
+    "per-turn-control-2026-07-01",
+    "thinking-binding-controls-2026-08-01",
+    "thinking-display-updates-2026-08-18",
 )
 
 
@@ -149,6 +170,8 @@ class VertexConfig(CloudProviderConfig):
     project: str | None = None
     # "global" is served by every current Gemini and Claude model; a region pins the data.
     location: str = "global"
+    # The client's betas forwarded to Claude on Vertex AI; the rest are dropped (and logged).
+    betas: list[str] = Field(default_factory=lambda: list(VERTEX_BETAS))
 
     @field_validator("api_key")
     @classmethod

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import aiohttp
+from ai_proxy.config import VERTEX_BETAS
 from aiohttp import web
 
 from . import anthropic as fake_anthropic
@@ -41,6 +42,8 @@ from .gcp_metadata import FakeGoogleAuth
 from .gemini_errors import RPC, encode, error_body
 from .server import BackgroundServer, ServedFake
 
+# The betas Vertex AI takes for Claude; the gateway's default for providers.vertex.betas too.
+VERTEX_ACCEPTS = frozenset(VERTEX_BETAS)
 ANTHROPIC_VERSION = "vertex-2023-10-16"
 PERMISSION = "aiplatform.endpoints.predict"
 SERVICE = "aiplatform.googleapis.com"
@@ -313,7 +316,7 @@ class FakeVertex(ServedFake):
             )
         if "model" not in body and counting:
             return claude_refusal(400, "invalid_request_error", "model: Field required")
-        return None
+        return _beta_problem(recorded.headers.get("anthropic-beta"), counting)
 
     # --- forwarding ---------------------------------------------------------------------------
 
@@ -399,6 +402,22 @@ class FakeVertex(ServedFake):
             # Claude's rate limits on Vertex are the project's quota, said by the platform.
             return quota_exceeded(f"anthropic-{recorded.model.partition('@')[0]}")
         return None
+
+
+def _beta_problem(header: str | None, counting: bool) -> PlatformReply | None:
+    """Vertex refuses a beta it does not take, and on its counting endpoint every beta, in
+    Anthropic's words."""
+    betas = [beta.strip() for beta in (header or "").split(",") if beta.strip()]
+    unexpected = betas if counting else [beta for beta in betas if beta not in VERTEX_ACCEPTS]
+    if not unexpected:
+        return None
+    named = ", ".join(f"`{beta}`" for beta in unexpected)
+    return claude_refusal(
+        400,
+        "invalid_request_error",
+        f"Unexpected value(s) {named} for the `anthropic-beta` header. Please consult our "
+        "documentation at docs.anthropic.com or try again without the header.",
+    )
 
 
 def _answer(recorded: VertexRequest, reply: PlatformReply) -> web.Response:

@@ -135,6 +135,26 @@ def test_claude_relayed_with_the_vertex_body(vertex: FakeVertex, tmp_path: Path)
     assert vertex.anthropic.requests[0].json["model"] == CLAUDE
 
 
+def test_claude_code_s_betas_are_narrowed_to_what_vertex_takes(
+    vertex: FakeVertex, tmp_path: Path
+) -> None:
+    vertex.enqueue(text_reply("Claude here"))
+    betas = "claude-code-20250219,interleaved-thinking-2025-05-14,effort-2025-11-24"
+    with gateway(vertex, tmp_path) as url:
+        answer = ask(url, CLAUDE, headers={"anthropic-beta": betas})
+        assert answer.status_code == 200, answer.text
+        # The fake refuses what Vertex refuses: sent as they came, the request fails.
+        (sent,) = vertex.requests
+        assert sent.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
+        refused = httpx.post(
+            f"{vertex.base_url}/v1/{sent.resource}:rawPredict",
+            content=sent.body,
+            headers={**sent.headers, "anthropic-beta": betas},
+        )
+    assert refused.status_code == 400
+    assert "Unexpected value(s) `claude-code-20250219`, `effort-2025-11-24`" in refused.text
+
+
 def test_count_tokens_on_both_publishers(vertex: FakeVertex, tmp_path: Path) -> None:
     with gateway(vertex, tmp_path) as url:
         counts = {}

@@ -195,6 +195,25 @@ def test_gemini_count_tokens_body_is_the_prompt_without_tool_config() -> None:
     assert set(sent) == {"contents", "systemInstruction", "tools"}
 
 
+def test_only_the_betas_vertex_takes_reach_it_and_none_reach_its_counting() -> None:
+    vertex = provider()
+    sent = (
+        "claude-code-20250219,advanced-tool-use-2025-11-20,effort-2025-11-24,"
+        "interleaved-thinking-2025-05-14,prompt-caching-scope-2026-01-05"
+    )
+    client, _ = ask(CLAUDE)
+    claude = vertex.build_request(client, context(client, CLAUDE, **{"anthropic-beta": sent}), "")
+    # Vertex refuses a request with any beta it does not take ("Unexpected value(s)"), and its
+    # own name for tool search is Bedrock's too.
+    assert claude.headers["anthropic-beta"] == (
+        "tool-search-tool-2025-10-19,interleaved-thinking-2025-05-14"
+    )
+    counting = vertex.build_count_tokens_request(
+        client, context(client, CLAUDE, **{"anthropic-beta": sent}), ""
+    )
+    assert "anthropic-beta" not in counting.headers
+
+
 def test_anthropic_beta_forwarded_to_claude_only() -> None:
     vertex = provider()
     beta = {"anthropic-beta": "context-1m-2025-08-07", "anthropic-version": "2023-06-01"}

@@ -13,11 +13,11 @@ from ...anthropic.envelope import ClientRequest
 from ...config import BedrockConfig, ProviderConfig
 from ...errors import GatewayError, ProviderNotConfigured, UpstreamError
 from ...identity.aws import AwsIdentity
+from ..anthropic.betas import Betas
 from ..base import Provider, Reply, RequestContext, UpstreamRequest
 from .errors import from_bedrock_error
 from .request import (
     EVENTSTREAM,
-    Betas,
     count_tokens_path,
     invoke_path,
     to_bedrock_body,
@@ -41,7 +41,7 @@ class BedrockProvider(Provider):
         )
         if config.enabled and not config.api_key:
             self.identity = AwsIdentity(self.name, self.region)
-        self._betas = Betas(config.betas)
+        self._betas = Betas(self.name, config.betas)
 
     @property
     def base_url(self) -> str:

@@ -8,9 +8,7 @@ its own operation); betas go in the body's `anthropic_beta` list, not a header.
 from __future__ import annotations
 
 import base64
-import logging
 import re
-from collections.abc import Collection, Mapping
 from urllib.parse import quote
 
 import orjson
@@ -24,11 +22,6 @@ EVENTSTREAM = "application/vnd.amazon.eventstream"
 _PROFILE_PREFIX = re.compile(r"^(?:us|eu|apac|jp|au|ca|us-gov|global)\.(?=anthropic\.)")
 # What a count_tokens request lacks and InvokeModel's schema requires; it is not counted.
 _COUNTING_MAX_TOKENS = 1
-log = logging.getLogger("ai_proxy.relay")
-_MAX_REPORTED = 64
-# Anthropic's API name of a beta -> Bedrock's for the same feature (what Claude Code itself
-# sends when it talks to Bedrock): tool search with `defer_loading` tools.
-_BEDROCK_NAMES = {"advanced-tool-use-2025-11-20": "tool-search-tool-2025-10-19"}
 
 
 def model_path(model_id: str, operation: str) -> str:
@@ -43,35 +36,6 @@ def invoke_path(model_id: str, stream: bool) -> str:
 def count_tokens_path(model_id: str) -> str:
     # CountTokens takes a foundation model id: an inference profile's is refused as invalid.
     return model_path(_PROFILE_PREFIX.sub("", model_id), "count-tokens")
-
-
-class Betas:
-    """Which of the client's betas go to Bedrock: those it takes (providers.bedrock.betas).
-
-    Bedrock refuses the whole request for a beta it does not know ("invalid beta flag"), and
-    Claude Code sends many that only Anthropic's API knows, so those are not forwarded; each is
-    logged once. A body field that needed one is then refused by Bedrock in its own words,
-    naming the field."""
-
-    def __init__(self, accepted: Collection[str]) -> None:
-        self._accepted = frozenset(accepted)
-        self._reported: set[str] = set()  # bounded: a client could send endless names
-
-    def forwarded(self, forward_headers: Mapping[str, str]) -> list[str]:
-        betas = []
-        for name in forward_headers.get("anthropic-beta", "").split(","):
-            beta = _BEDROCK_NAMES.get(name.strip(), name.strip())
-            if beta in betas:
-                continue
-            if beta in self._accepted:
-                betas.append(beta)
-            elif beta and beta not in self._reported and len(self._reported) < _MAX_REPORTED:
-                self._reported.add(beta)
-                log.info(
-                    "bedrock upstream: beta %r is not forwarded (not in providers.bedrock.betas)",
-                    beta[:100],
-                )
-        return betas
 
 
 def to_bedrock_body(client_body: bytes, betas: list[str]) -> bytes:

@@ -23,6 +23,7 @@ from ...config import ProviderConfig, VertexConfig
 from ...errors import GatewayError, ProviderNotConfigured
 from ...identity.gcp import GoogleIdentity
 from ..anthropic import AnthropicProvider
+from ..anthropic.betas import Betas
 from ..anthropic.request import to_cloud_claude_body
 from ..base import Provider, Reply, RequestContext, UpstreamRequest
 from ..gemini import GeminiProvider
@@ -30,8 +31,6 @@ from ..gemini.request import to_gemini_prompt, to_gemini_request
 from .errors import PERMISSION, ROLE, from_vertex_error
 
 ANTHROPIC_VERSION = "vertex-2023-10-16"
-# Client headers Claude on Vertex takes as Anthropic's API does (betas; the version is a field).
-FORWARDED_HEADERS = ("anthropic-beta",)
 
 
 class VertexProvider(Provider):
@@ -52,6 +51,8 @@ class VertexProvider(Provider):
         # The same wire formats as theirs: these read answers, count and map errors.
         self._gemini = GeminiProvider(config)
         self._claude = AnthropicProvider(config)
+        # Claude on Vertex takes betas in the header, as Anthropic's API does, but only its own.
+        self._betas = Betas(self.name, config.betas)
 
     @property
     def base_url(self) -> str:
@@ -76,7 +77,10 @@ class VertexProvider(Provider):
         if _is_claude(model):
             body = to_cloud_claude_body(request.body, ANTHROPIC_VERSION, without=())
             method = "streamRawPredict" if request.stream else "rawPredict"
-            return self._claude_request(model, method, body, context, stream=request.stream)
+            built = self._request("anthropic", model, method, body, context, request.stream)
+            if betas := self._betas.forwarded(context.forward_headers):
+                built.headers["anthropic-beta"] = ",".join(betas)
+            return built
         method = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
         body = orjson.dumps(to_gemini_request(request.messages(), model))
         return self._request("google", model, method, body, context, stream=request.stream)
@@ -88,7 +92,8 @@ class VertexProvider(Provider):
         if _is_claude(model):
             # One counting endpoint for every Claude model, named in the body as Anthropic's is.
             body = to_cloud_claude_body(request.body, ANTHROPIC_VERSION, without=(), model=model)
-            return self._claude_request("count-tokens", "rawPredict", body, context)
+            # No betas: Vertex's counting endpoint refuses every `anthropic-beta` value.
+            return self._request("anthropic", "count-tokens", "rawPredict", body, context)
         prompt = to_gemini_prompt(request.count_tokens(), model)
         # Vertex's CountTokensRequest is the prompt itself (generativelanguage wraps it in a
         # generateContentRequest) and has no toolConfig, which changes no count anyway.
@@ -131,15 +136,6 @@ class VertexProvider(Provider):
                 "(the credentials named none)"
             )
         return project
-
-    def _claude_request(
-        self, model: str, method: str, body: bytes, context: RequestContext, stream: bool = False
-    ) -> UpstreamRequest:
-        built = self._request("anthropic", model, method, body, context, stream=stream)
-        for name in FORWARDED_HEADERS:
-            if value := context.forward_headers.get(name):
-                built.headers[name] = value
-        return built
 
     def _request(
         self,
