@@ -134,10 +134,7 @@ def assert_gemini_bash_round_trip(gemini: FakeGemini, workdir: Path, run: Run) -
     assert response["functionResponse"]["name"] == "Bash"
 
 
-# --- 1. Opus 4.7 on the Anthropic pass-through ---------------------------------------------
-
-
-def test_opus_on_the_anthropic_pass_through(claude_binary: str, workdir: Path) -> None:
+def opus_tool_loop() -> tuple[str, MessageReply]:
     thinking = "I will write the file with Bash."
     call = MessageReply(
         content=(
@@ -146,6 +143,14 @@ def test_opus_on_the_anthropic_pass_through(claude_binary: str, workdir: Path) -
         ),
         stop_reason="tool_use",
     )
+    return thinking, call
+
+
+# --- 1. Opus 4.7 on the Anthropic pass-through ---------------------------------------------
+
+
+def test_opus_on_the_anthropic_pass_through(claude_binary: str, workdir: Path) -> None:
+    thinking, call = opus_tool_loop()
     with FakeAnthropic(client_keys={CLIENT_KEY}) as fake:
         fake.enqueue(call, text_reply("Done: wrote out.txt"))
         config = gateway_config({"anthropic": fake.base_url}, {"anthropic": fake.api_key})
@@ -173,18 +178,6 @@ def test_opus_on_the_anthropic_pass_through(claude_binary: str, workdir: Path) -
 
 
 # --- 1b. Opus 4.7 on Bedrock and on Vertex AI, with the platform's credentials ----------------
-
-
-def opus_tool_loop() -> tuple[str, MessageReply]:
-    thinking = "I will write the file with Bash."
-    call = MessageReply(
-        content=(
-            {"type": "thinking", "thinking": thinking, "signature": sign(thinking)},
-            {"type": "tool_use", "id": "toolu_01WriteFile", "name": "Bash", "input": BASH_CALL},
-        ),
-        stop_reason="tool_use",
-    )
-    return thinking, call
 
 
 def assert_claude_round_trip(

@@ -8,8 +8,6 @@ container credentials endpoint, as on ECS and Lambda.
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -319,24 +317,3 @@ def test_no_region_is_named_on_the_request(fake: FakeBedrock, aws_env: pytest.Mo
     assert response.status_code == 500
     assert "AWS_REGION" in response.json()["error"]["message"]
     assert fake.requests == []
-
-
-@pytest.mark.parametrize(
-    "bedrock", [{}, {"enabled": True, "region": REGION, "api_key": BEDROCK_KEY}], ids=str
-)
-def test_botocore_is_not_imported_without_the_aws_identity(bedrock: dict[str, Any]) -> None:
-    """Not enabled, or reached with a Bedrock API key: a gateway built and started (secrets
-    and identities loaded) has not imported botocore."""
-    code = (
-        "import sys\n"
-        "from ai_proxy.config import Config\n"
-        "from ai_proxy.factory import build_serverless_gateway\n"
-        f"table = {bedrock!r}\n"
-        "settings = {'auth': {'disabled': True}, 'providers': {'bedrock': table}}\n"
-        "build_serverless_gateway(Config.model_validate(settings))\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('botocore', 'boto3'))))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.strip().splitlines()[-1] == "[]"

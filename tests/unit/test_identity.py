@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 
 import pytest
 from ai_proxy.config import Config
@@ -181,3 +183,35 @@ def test_a_provider_given_a_key_does_not_resolve_its_identity() -> None:
     keyless.set_api_keys({"bedrock": "a-key-from-the-secret"})  # the secret holds one
     keyless.load_identities()
     assert identity.fetches == 0
+
+
+# What never loads a cloud SDK: no cloud provider, or one reached with a key.
+WITHOUT_AN_IDENTITY = {
+    "no cloud": {},
+    "bedrock with an API key": {
+        "bedrock": {"enabled": True, "region": "us-east-1", "api_key": "bedrock-api-key"}
+    },
+    "azure_openai with a key": {"azure_openai": {"resource": "contoso", "api_key": "key-1"}},
+    "vertex not enabled": {"vertex": {"project": "p", "location": "us-east5"}},
+}
+
+
+@pytest.mark.parametrize("providers", WITHOUT_AN_IDENTITY.values(), ids=WITHOUT_AN_IDENTITY)
+def test_no_cloud_sdk_is_imported_without_a_platform_identity(providers: object) -> None:
+    """A deployment that does not use a cloud's identity keeps today's cold start: a gateway
+    built and started as a serverless cold start does it (secrets and identities loaded)
+    imports none of botocore, google.auth or azure."""
+    code = (
+        "import sys\n"
+        "from ai_proxy.config import Config\n"
+        "from ai_proxy.factory import build_serverless_gateway\n"
+        f"settings = {{'auth': {{'disabled': True}}, 'providers': {providers!r}}}\n"
+        "build_serverless_gateway(Config.model_validate(settings))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('botocore', 'boto3', 'azure')"
+        " or m.startswith('google.auth')))"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.strip().splitlines()[-1] == "[]"
