@@ -7,6 +7,8 @@ import asyncio
 import logging
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from ai_proxy.config import Config
@@ -215,3 +217,51 @@ def test_no_cloud_sdk_is_imported_without_a_platform_identity(providers: object)
     )
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stdout.strip().splitlines()[-1] == "[]"
+
+
+class SlowTokenIdentity(Identity[str]):
+    """Each fetch blocks its thread a while (a token endpoint's round trip) and hands out a
+    token that lives two seconds, so the background refresh comes round after one."""
+
+    description = "a slow token endpoint"
+
+    def __init__(self) -> None:
+        super().__init__("testcloud")
+        self.fetched = threading.Event()
+        self.fetching = threading.Event()
+        self.fetches = 0
+
+    def fetch(self) -> Fetched[str]:
+        self.fetching.set()
+        time.sleep(0.5)
+        self.fetching.clear()
+        self.fetches += 1
+        if self.fetches > 1:
+            self.fetched.set()
+        return Fetched(f"token-{self.fetches}-abcdef", expires_at=time.time() + 2)
+
+    def sign(self, request: UpstreamRequest, material: str) -> None:
+        request.headers["authorization"] = f"Bearer {material}"
+
+
+def test_the_background_refresh_runs_before_expiry_without_blocking_the_loop() -> None:
+    identity = SlowTokenIdentity()
+    identity.load()
+
+    async def watch() -> int:
+        refresher = asyncio.create_task(identity.refresh_forever())
+        ticks, during_fetch = 0, 0
+        try:
+            while not identity.fetched.is_set():  # the refresh is due after 1 s
+                await asyncio.sleep(0.01)
+                ticks += 1
+                during_fetch += identity.fetching.is_set()
+                assert ticks < 2000, "no refresh within 20 s"
+        finally:
+            refresher.cancel()
+        return during_fetch
+
+    during_fetch = asyncio.run(watch())
+    assert identity.fetches == 2 and signed(identity) == "Bearer token-2-abcdef"
+    # The loop kept running while the fetch blocked its worker thread for half a second.
+    assert during_fetch > 0
