@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,19 @@ def test_example_config_is_valid_and_documents_every_section() -> None:
     text = (ROOT / "config.example.toml").read_text()
     for section in type(config).model_fields:
         assert f"[{section}" in text, f"config.example.toml does not document [{section}]"
+
+
+def test_example_config_s_cloud_sections_are_valid_once_uncommented(tmp_path: Path) -> None:
+    text = (ROOT / "config.example.toml").read_text()
+    start = text.index("# [providers.bedrock]")
+    end = text.index("\n\n", start)
+    block = re.sub(r"^# (\[|[a-z_]+ = )", r"\1", text[start:end], flags=re.M)
+    path = tmp_path / "clouds.toml"
+    path.write_text(text[:start] + block + text[end:])
+    config = load_config(path, environ={})
+    assert config.providers.bedrock.enabled and config.providers.bedrock.region == "us-east-1"
+    assert config.providers.vertex.project == "my-project"
+    assert config.providers.azure_openai.deployments == {"gpt-4.1": "gpt41-prod"}
 
 
 def test_environment_overrides_file(tmp_path: Path) -> None:
