@@ -4,7 +4,13 @@ import re
 from pathlib import Path
 
 import pytest
-from ai_proxy.config import ConfigError, load_config
+from ai_proxy.config import (
+    AzureOpenAIConfig,
+    BedrockConfig,
+    ConfigError,
+    VertexConfig,
+    load_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,9 +39,12 @@ def test_example_config_s_cloud_sections_are_valid_once_uncommented(tmp_path: Pa
     path = tmp_path / "clouds.toml"
     path.write_text(text[:start] + block + text[end:])
     config = load_config(path, environ={})
-    assert config.providers.bedrock.enabled and config.providers.bedrock.region == "us-east-1"
-    assert config.providers.vertex.project == "my-project"
-    assert config.providers.azure_openai.deployments == {"gpt-4.1": "gpt41-prod"}
+    bedrock, vertex = config.providers.get("bedrock"), config.providers.get("vertex")
+    azure = config.providers.get("azure_openai")
+    assert isinstance(bedrock, BedrockConfig) and bedrock.enabled
+    assert bedrock.region == "us-east-1"
+    assert isinstance(vertex, VertexConfig) and vertex.project == "my-project"
+    assert isinstance(azure, AzureOpenAIConfig) and azure.deployments == {"gpt-4.1": "gpt41-prod"}
 
 
 def test_environment_overrides_file(tmp_path: Path) -> None:
