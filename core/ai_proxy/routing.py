@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from .config import ConfigError
 from .errors import NotFound
 
+# The geographies of Bedrock's cross-region inference profiles: `<geography>.anthropic.<model>`.
+BEDROCK_GEOGRAPHIES = ("us", "eu", "apac", "global", "jp", "au", "ca", "us-gov")
+
 # Model-name prefixes each provider is known by (OpenAI's o-series has no common prefix).
 PREFIXES: tuple[tuple[str, str], ...] = (
     ("gemini-", "gemini"),
@@ -23,10 +26,7 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     # profile (us., eu., apac., global., ... before it). Vertex AI and Azure OpenAI use the
     # providers' own names, so they are reached as vertex/... and azure_openai/... or by alias.
     ("anthropic.", "bedrock"),
-    *(
-        (f"{geography}.anthropic.", "bedrock")
-        for geography in ("us", "eu", "apac", "global", "jp", "au", "us-gov")
-    ),
+    *((f"{geography}.anthropic.", "bedrock") for geography in BEDROCK_GEOGRAPHIES),
 )
 
 

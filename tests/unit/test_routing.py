@@ -31,6 +31,10 @@ ALL = ("gemini", "openai", "anthropic", "bedrock", "vertex", "azure_openai")
             "global.anthropic.claude-haiku-4-5-20251001-v1:0",
             Target("bedrock", "global.anthropic.claude-haiku-4-5-20251001-v1:0"),
         ),
+        (
+            "ca.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            Target("bedrock", "ca.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ),
         ("vertex/claude-sonnet-4-5@20250929", Target("vertex", "claude-sonnet-4-5@20250929")),
         ("vertex/gemini-2.5-pro", Target("vertex", "gemini-2.5-pro")),
         ("azure_openai/gpt-4.1", Target("azure_openai", "gpt-4.1")),

@@ -14,12 +14,13 @@ from urllib.parse import quote
 import orjson
 
 from ...anthropic.envelope import decode_json_object
+from ...routing import BEDROCK_GEOGRAPHIES
 from ..anthropic.request import to_cloud_claude_body
 
 BEDROCK_VERSION = "bedrock-2023-05-31"
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 # An inference profile's geography in front of the foundation model's id.
-_PROFILE_PREFIX = re.compile(r"^(?:us|eu|apac|jp|au|ca|us-gov|global)\.(?=anthropic\.)")
+_PROFILE_PREFIX = re.compile(rf"^(?:{'|'.join(BEDROCK_GEOGRAPHIES)})\.(?=anthropic\.)")
 # What a count_tokens request lacks and InvokeModel's schema requires; it is not counted.
 _COUNTING_MAX_TOKENS = 1
 
