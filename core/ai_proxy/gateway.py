@@ -20,6 +20,7 @@ from .admission import Admission
 from .config import Config
 from .endpoints import Targets
 from .endpoints.count_tokens import CountTokensEndpoint
+from .endpoints.ingress import IngressEndpoint
 from .endpoints.internal import InternalEndpoint
 from .endpoints.messages import MessagesEndpoint
 from .endpoints.models import ModelsEndpoint
@@ -32,6 +33,9 @@ from .errors import (
     RequestTooLarge,
 )
 from .fallback import Fallbacks
+from .ingress.base import Ingress
+from .ingress.openai_chat import OpenAIChatIngress
+from .ingress.openai_responses import OpenAIResponsesIngress
 from .limits import ConcurrencyCap
 from .logs import AccessLog, log_startup, redact_bytes, register_secrets
 from .observability import REQUEST_ID, Observer, RequestRecord, request_id_from_headers
@@ -98,16 +102,25 @@ class Gateway:
         fallbacks = Fallbacks(self.router, RetryPolicy(config.retries))
         targets = Targets(self.providers, self.clients, lambda: self._api_keys)
         extra = {name: config.providers.get(name).models for name in self.providers}
+        messages = MessagesEndpoint(
+            targets,
+            fallbacks,
+            self.upstream_cap,
+            ping_interval=config.server.ping_interval_seconds,
+            log_bodies=config.log.log_bodies,
+            finish=self.finish,
+        )
+        self.ingresses: dict[routes.IngressName, Ingress] = {
+            "openai_chat": OpenAIChatIngress(),
+            "openai_responses": OpenAIResponsesIngress(),
+        }
         self._endpoints: dict[routes.EndpointName, Endpoint] = {
-            "messages": MessagesEndpoint(
-                targets,
-                fallbacks,
-                self.upstream_cap,
-                ping_interval=config.server.ping_interval_seconds,
-                log_bodies=config.log.log_bodies,
-                finish=self.finish,
-            ),
+            "messages": messages,
             "count_tokens": CountTokensEndpoint(targets, fallbacks),
+            **{
+                name: IngressEndpoint(ingress, messages, log_bodies=config.log.log_bodies)
+                for name, ingress in self.ingresses.items()
+            },
             "models": ModelsEndpoint(self.router, extra, lambda: self.configured_providers),
             "usage": UsageEndpoint(
                 self.quota, lambda: [key.name for key in self.admission.auth.keys]
@@ -304,12 +317,17 @@ class Gateway:
             observer.limit_store_failed(store)
 
     def error_response(self, error: GatewayError, record: RequestRecord) -> CoreResponse:
-        record.status = error.status
+        """`error` as the client's format says errors are (its route's dialect)."""
+        route = routes.find(record.path)
+        if route is None or route.dialect == "anthropic":
+            status, body = error.status, error.json_body()
+        else:
+            status, body = self.ingresses[route.dialect].error(error)
+        record.status = status
         record.error_type = error.error_type
         record.error_message = error.message
         # Upstream messages may quote what they were sent: no key leaves in an error body.
-        body = redact_bytes(error.json_body())
-        return CoreResponse(error.status, [*JSON_HEADERS, *error.headers()], body)
+        return CoreResponse(status, [*JSON_HEADERS, *error.headers()], redact_bytes(body))
 
     async def _dispatch(
         self, route: routes.Route | None, request: CoreRequest, record: RequestRecord

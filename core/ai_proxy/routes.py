@@ -3,6 +3,8 @@
     path                          method     access     endpoint      metric label
     /v1/messages                  POST       metered    messages      /v1/messages
     /v1/messages/count_tokens     POST       client     count_tokens  /v1/messages/count_tokens
+    /v1/chat/completions          POST       metered    openai_chat   /v1/chat/completions
+    /v1/responses                 POST       metered    openai_resp.  /v1/responses
     /v1/models                    GET        client     models        /v1/models
     /v1/models/{id}               GET        client     models        /v1/models/{id}
     /v1/usage                     GET        admin      usage         /v1/usage
@@ -18,6 +20,10 @@ added without a line here is never open; an unknown path answers 404 only to a c
 presented a key. Metered routes are the ones that spend upstream tokens: only they count
 against a key's limits and budgets (ai_proxy.quota); count_tokens is free upstream, so it
 does not.
+
+Each route names the dialect its clients speak (`Route.dialect`): errors, the key check
+included, are answered in it (ai_proxy.ingress), so an OpenAI client gets OpenAI's error object
+and
 """
 
 from __future__ import annotations
@@ -30,8 +36,19 @@ from . import probes
 from .errors import InvalidRequest
 
 EndpointName = Literal[
-    "messages", "count_tokens", "models", "usage", "openapi", "root", "probe", "metrics"
+    "messages",
+    "count_tokens",
+    "openai_chat",
+    "openai_responses",
+    "models",
+    "usage",
+    "openapi",
+    "root",
+    "probe",
+    "metrics",
 ]
+Dialect = Literal["anthropic", "openai_chat", "openai_responses"]
+IngressName = Literal["openai_chat", "openai_responses"]  # a dialect and its endpoint both
 
 
 class Access(Enum):
@@ -51,6 +68,7 @@ class Route:
     methods: tuple[str, ...]  # the first is named in a 405; empty: any method
     access: Access
     label: str
+    dialect: Dialect = "anthropic"
 
 
 _POST = ("POST",)
@@ -63,6 +81,12 @@ _EXACT: dict[str, Route] = {
     "/v1/messages": Route("messages", _POST, Access.METERED, "/v1/messages"),
     "/v1/messages/count_tokens": Route(
         "count_tokens", _POST, Access.CLIENT, "/v1/messages/count_tokens"
+    ),
+    "/v1/chat/completions": Route(
+        "openai_chat", _POST, Access.METERED, "/v1/chat/completions", "openai_chat"
+    ),
+    "/v1/responses": Route(
+        "openai_responses", _POST, Access.METERED, "/v1/responses", "openai_responses"
     ),
     "/v1/models": Route("models", _GET, Access.CLIENT, "/v1/models"),
     "/v1/usage": Route("usage", _GET, Access.ADMIN, "/v1/usage"),

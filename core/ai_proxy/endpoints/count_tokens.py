@@ -19,11 +19,17 @@ class CountTokensEndpoint:
 
     async def __call__(self, request: CoreRequest, record: RequestRecord) -> CoreResponse:
         parsed = ClientRequest.from_body(request.body, request.query)
+        return json_response({"input_tokens": await self.count(parsed, request, record)})
+
+    async def count(
+        self, parsed: ClientRequest, request: CoreRequest, record: RequestRecord
+    ) -> int:
+        """The input tokens of `parsed`, counted by the model's target (Gemini's countTokens is
+        served by it too)."""
         record.client_model = parsed.model
-        tokens = await self._fallbacks.serve(
+        return await self._fallbacks.serve(
             parsed.model, record, lambda target: self._count(parsed, request, target, record)
         )
-        return json_response({"input_tokens": tokens})
 
     async def _count(
         self, request: ClientRequest, core: CoreRequest, target: Target, record: RequestRecord

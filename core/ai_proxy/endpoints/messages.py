@@ -39,7 +39,19 @@ class MessagesEndpoint:
     async def __call__(self, request: CoreRequest, record: RequestRecord) -> CoreResponse:
         if self._log_bodies:
             log_body("request body", request.body)
-        parsed = ClientRequest.from_body(request.body, request.query)
+        answer = await self.serve(
+            ClientRequest.from_body(request.body, request.query), request, record
+        )
+        if isinstance(answer, bytes):
+            return json_response(answer)
+        return CoreResponse(200, list(SSE_HEADERS), answer)
+
+    async def serve(
+        self, parsed: ClientRequest, request: CoreRequest, record: RequestRecord
+    ) -> bytes | StreamBody:
+        """The Anthropic answer to `parsed`: a message's JSON, or its stream of events (which
+        holds its concurrency slot until it is closed). The other client formats
+        (ai_proxy.endpoints.ingress) are served by it too."""
         record.client_model = parsed.model
         record.stream = parsed.stream
         cap = self._cap
@@ -58,9 +70,9 @@ class MessagesEndpoint:
             raise
         if isinstance(answer, bytes):
             cap.release()
-            return json_response(answer)
+            return answer
         # The stream keeps its slot until it is closed (see ai_proxy.streams).
-        return CoreResponse(200, list(SSE_HEADERS), answer.on_close(cap.release))
+        return answer.on_close(cap.release)
 
     async def _serve(
         self, request: ClientRequest, core: CoreRequest, target: Target, record: RequestRecord
