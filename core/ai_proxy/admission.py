@@ -37,13 +37,13 @@ class Admission:
             )
 
     def check_key(
-        self, route: routes.Route | None, headers: Mapping[str, str]
+        self, route: routes.Route | None, headers: Mapping[str, str], query: str = ""
     ) -> ClientKey | GatewayError | None:
         """The key a request to `route` presents, or why it is refused; None: no key needed."""
         if not routes.needs_key(route):
             return None
         try:
-            return self._authenticate(route, headers)
+            return self._authenticate(route, headers, query)
         except GatewayError as refused:
             return refused
 
@@ -54,16 +54,19 @@ class Admission:
         limits."""
         key = request.admission
         if key is None:
-            key = self._authenticate(route, request.headers)
+            key = self._authenticate(route, request.headers, request.query)
         elif isinstance(key, GatewayError):
             raise key
         record.client_name = key.name
         if route is not None and route.access is routes.Access.METERED:
             await self.quota.admit(key, record)
 
-    def _authenticate(self, route: routes.Route | None, headers: Mapping[str, str]) -> ClientKey:
+    def _authenticate(
+        self, route: routes.Route | None, headers: Mapping[str, str], query: str
+    ) -> ClientKey:
         if route is None or route.access is not routes.Access.ADMIN:
-            return self.auth.authenticate(headers)
+            google = route is not None and route.dialect == "gemini"
+            return self.auth.authenticate(headers, query if google else None)
         try:
             return self.admins.authenticate(headers)
         except AuthenticationFailed as refused:

@@ -23,6 +23,7 @@ import hmac
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from .config import AuthConfig, ConfigError
 from .errors import AuthenticationFailed
@@ -84,37 +85,51 @@ class ClientAuth:
                 "(AI_PROXY_AUTH__DISABLED=true) to serve without client authentication"
             )
 
-    def authenticate(self, headers: Mapping[str, str]) -> ClientKey:
-        """The key a request presents; AuthenticationFailed if none matches."""
+    def authenticate(
+        self, headers: Mapping[str, str], google_query: str | None = None
+    ) -> ClientKey:
+        """The key a request presents; AuthenticationFailed if none matches.
+
+        `google_query` (the query string) is given for Gemini's routes only: there Google's
+        conventions, the x-goog-api-key header and the `?key=` parameter, present a key too.
+        Elsewhere a key in a URL is no key: URLs end up in proxies' and browsers' logs."""
         if self.disabled:
             return ANONYMOUS
-        for candidate in _presented_keys(headers):
+        candidates = _presented_keys(headers, google_query)
+        for candidate in candidates:
             digest = hash_key(candidate)
             key = self._by_digest.get(digest)
             if key is not None and hmac.compare_digest(key.sha256, digest):
                 return key
-        if not (headers.get("x-api-key") or headers.get("authorization")):
-            raise AuthenticationFailed(
-                f"missing {self.kind} key: send it as the x-api-key header or as "
-                "Authorization: Bearer <key>"
-            )
+        if not (candidates or headers.get("x-api-key") or headers.get("authorization")):
+            raise AuthenticationFailed(f"missing {self.kind} key: {_HOW[google_query is None]}")
         raise AuthenticationFailed(f"invalid {self.kind} key")
 
 
 ANONYMOUS = ClientKey(DISABLED_NAME, "")
 
 
-def _presented_keys(headers: Mapping[str, str]) -> list[str]:
-    """x-api-key, then a Bearer token; empty, oversized or non-Bearer values are not keys.
+_HOW = {
+    True: "send it as the x-api-key header or as Authorization: Bearer <key>",
+    False: "send it as the x-goog-api-key header, as ?key=, or as Authorization: Bearer <key>",
+}
 
-    Both are tried because a client may send both (Claude Code with ANTHROPIC_API_KEY and
+
+def _presented_keys(headers: Mapping[str, str], google_query: str | None) -> list[str]:
+    """x-api-key, a Bearer token, then (Gemini routes) x-goog-api-key and `?key=`; empty,
+    oversized or non-Bearer values are not keys.
+
+    All are tried because a client may send several (Claude Code with ANTHROPIC_API_KEY and
     ANTHROPIC_AUTH_TOKEN set): one wrong header must not hide a right one."""
-    found = []
-    api_key = headers.get("x-api-key", "").strip()
-    if 0 < len(api_key) <= MAX_KEY_LENGTH:
-        found.append(api_key)
     scheme, _, token = headers.get("authorization", "").strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and 0 < len(token) <= MAX_KEY_LENGTH and token != api_key:
-        found.append(token)
+    values = [headers.get("x-api-key", ""), token if scheme.lower() == "bearer" else ""]
+    if google_query is not None:
+        values.append(headers.get("x-goog-api-key", ""))
+        if "key=" in google_query:
+            values.extend(parse_qs(google_query).get("key", [])[:1])
+    found: list[str] = []
+    for value in values:
+        value = value.strip()
+        if 0 < len(value) <= MAX_KEY_LENGTH and value not in found:
+            found.append(value)
     return found

@@ -20,7 +20,7 @@ from .admission import Admission
 from .config import Config
 from .endpoints import Targets
 from .endpoints.count_tokens import CountTokensEndpoint
-from .endpoints.ingress import IngressEndpoint
+from .endpoints.ingress import GeminiCountTokensEndpoint, GeminiEndpoint, IngressEndpoint
 from .endpoints.internal import InternalEndpoint
 from .endpoints.messages import MessagesEndpoint
 from .endpoints.models import ModelsEndpoint
@@ -34,6 +34,7 @@ from .errors import (
 )
 from .fallback import Fallbacks
 from .ingress.base import Ingress
+from .ingress.gemini import GeminiIngress
 from .ingress.openai_chat import OpenAIChatIngress
 from .ingress.openai_responses import OpenAIResponsesIngress
 from .limits import ConcurrencyCap
@@ -113,14 +114,19 @@ class Gateway:
         self.ingresses: dict[routes.IngressName, Ingress] = {
             "openai_chat": OpenAIChatIngress(),
             "openai_responses": OpenAIResponsesIngress(),
+            "gemini": GeminiIngress(),
         }
+        count_tokens = CountTokensEndpoint(targets, fallbacks)
         self._endpoints: dict[routes.EndpointName, Endpoint] = {
             "messages": messages,
-            "count_tokens": CountTokensEndpoint(targets, fallbacks),
+            "count_tokens": count_tokens,
             **{
-                name: IngressEndpoint(ingress, messages, log_bodies=config.log.log_bodies)
+                name: (GeminiEndpoint if name == "gemini" else IngressEndpoint)(
+                    ingress, messages, log_bodies=config.log.log_bodies
+                )
                 for name, ingress in self.ingresses.items()
             },
+            "gemini_count_tokens": GeminiCountTokensEndpoint(count_tokens),
             "models": ModelsEndpoint(self.router, extra, lambda: self.configured_providers),
             "usage": UsageEndpoint(
                 self.quota, lambda: [key.name for key in self.admission.auth.keys]

@@ -5,6 +5,10 @@
     /v1/messages/count_tokens     POST       client     count_tokens  /v1/messages/count_tokens
     /v1/chat/completions          POST       metered    openai_chat   /v1/chat/completions
     /v1/responses                 POST       metered    openai_resp.  /v1/responses
+    /v1beta/models/{m}:generateContent        POST  metered  gemini
+    /v1beta/models/{m}:streamGenerateContent  POST  metered  gemini
+    /v1beta/models/{m}:countTokens            POST  client   gemini_count_tokens
+    (the same three under /v1/models/, as google-genai 3 calls them)
     /v1/models                    GET        client     models        /v1/models
     /v1/models/{id}               GET        client     models        /v1/models/{id}
     /v1/usage                     GET        admin      usage         /v1/usage
@@ -23,7 +27,8 @@ does not.
 
 Each route names the dialect its clients speak (`Route.dialect`): errors, the key check
 included, are answered in it (ai_proxy.ingress), so an OpenAI client gets OpenAI's error object
-and
+and a Gemini client Google's. Gemini's routes name the model in the path, and are labelled
+with the path's pattern ("/v1beta/models/{model}:generateContent").
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ EndpointName = Literal[
     "count_tokens",
     "openai_chat",
     "openai_responses",
+    "gemini",
+    "gemini_count_tokens",
     "models",
     "usage",
     "openapi",
@@ -47,8 +54,8 @@ EndpointName = Literal[
     "probe",
     "metrics",
 ]
-Dialect = Literal["anthropic", "openai_chat", "openai_responses"]
-IngressName = Literal["openai_chat", "openai_responses"]  # a dialect and its endpoint both
+Dialect = Literal["anthropic", "openai_chat", "openai_responses", "gemini"]
+IngressName = Literal["openai_chat", "openai_responses", "gemini"]  # a dialect and its endpoint
 
 
 class Access(Enum):
@@ -98,14 +105,46 @@ _EXACT: dict[str, Route] = {
 }
 _MODEL_PREFIX = "/v1/models/"
 _MODEL = Route("models", _GET, Access.CLIENT, "/v1/models/{id}")
+# Gemini names the model in the path and the method after it: /v1beta/models/{model}:method.
+# google-genai 3 calls the same methods under /v1/models/, which GET /v1/models/{id} shares.
+GEMINI_PREFIXES = ("/v1beta/models/", "/v1/models/")
+_GEMINI_METHODS: tuple[tuple[str, EndpointName, Access], ...] = (
+    ("generateContent", "gemini", Access.METERED),
+    ("streamGenerateContent", "gemini", Access.METERED),
+    ("countTokens", "gemini_count_tokens", Access.CLIENT),
+)
+_GEMINI: dict[tuple[str, str], Route] = {
+    (prefix, method): Route(endpoint, _POST, access, f"{prefix}{{model}}:{method}", "gemini")
+    for prefix in GEMINI_PREFIXES
+    for method, endpoint, access in _GEMINI_METHODS
+}
 
 
 def find(path: str) -> Route | None:
     """The route serving `path`, or None when no route does."""
     route = _EXACT.get(path)
-    if route is None and path.startswith(_MODEL_PREFIX):
-        return _MODEL
+    if route is None:
+        if (gemini := _gemini_route(path)) is not None:
+            return gemini
+        if path.startswith(_MODEL_PREFIX):
+            return _MODEL
     return route
+
+
+def _gemini_route(path: str) -> Route | None:
+    head, colon, method = path.rpartition(":")
+    if not colon:
+        return None
+    prefix = GEMINI_PREFIXES[0] if head.startswith(GEMINI_PREFIXES[0]) else GEMINI_PREFIXES[1]
+    return _GEMINI.get((prefix, method)) if head.startswith(prefix) else None
+
+
+def gemini_call(path: str) -> tuple[str, str]:
+    """The model and the method a Gemini route's path names: ("gemini-2.5-pro",
+    "generateContent"); the model is "" when the path names none."""
+    prefix = next(prefix for prefix in GEMINI_PREFIXES if path.startswith(prefix))
+    model, _, method = path[len(prefix) :].rpartition(":")
+    return model, method
 
 
 _KEYED = (Access.CLIENT, Access.METERED, Access.ADMIN)

@@ -39,6 +39,60 @@ def test_a_configured_key_is_accepted_from_either_header(headers: dict[str, str]
 
 
 @pytest.mark.parametrize(
+    ("headers", "query"),
+    [
+        ({"x-goog-api-key": CLIENT_KEY}, ""),
+        ({}, f"alt=sse&key={CLIENT_KEY}"),
+        ({"x-goog-api-key": "unused"}, f"key={CLIENT_KEY}"),
+        ({"authorization": f"Bearer {CLIENT_KEY}"}, ""),
+    ],
+)
+def test_gemini_routes_take_google_conventions(headers: dict[str, str], query: str) -> None:
+    """x-goog-api-key or ?key= (google-genai, gemini-cli): the same client keys."""
+    assert AUTH.authenticate(headers, query).name == "ci"
+
+
+@pytest.mark.parametrize(
+    ("headers", "query", "message"),
+    [
+        ({}, "key=" + CLIENT_KEY[:-1], "invalid client key"),
+        ({"x-goog-api-key": CLIENT_KEY + "x"}, "", "invalid client key"),
+        ({}, "alt=sse", "missing client key: send it as the x-goog-api-key header"),
+        ({}, "key=", "missing client key"),
+    ],
+)
+def test_gemini_route_refusals(headers: dict[str, str], query: str, message: str) -> None:
+    with pytest.raises(AuthenticationFailed, match=message):
+        AUTH.authenticate(headers, query)
+
+
+def test_google_conventions_are_no_key_elsewhere() -> None:
+    """Off Gemini's routes a key in a URL is none (URLs end up in logs), nor is x-goog-api-key."""
+    with pytest.raises(AuthenticationFailed, match="missing client key"):
+        AUTH.authenticate({"x-goog-api-key": CLIENT_KEY})
+
+
+def test_a_key_in_a_gemini_url_works_and_is_never_logged(
+    gemini: FakeGemini, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = "/v1beta/models/gemini-2.5-flash:generateContent"
+    request = {"contents": [{"parts": [{"text": "Hello"}]}]}
+    with caplog.at_level(logging.DEBUG), client_for(config_for(gemini.base_url, auth=keyed())) as c:
+        answered = c.post(path, params={"key": CLIENT_KEY}, json=request)
+        refused = c.post(path, params={"key": "wrong"}, json=request)
+        elsewhere = c.post("/v1/messages", params={"key": CLIENT_KEY}, json=body())
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["candidates"][0]["content"]["parts"]
+    assert refused.status_code == 401
+    assert refused.json()["error"]["status"] == "UNAUTHENTICATED"
+    assert elsewhere.status_code == 401
+    assert elsewhere.json()["error"]["type"] == "authentication_error"
+    # The gateway's logs (and the server's), not the test's own HTTP client's.
+    ours = [r for r in caplog.records if r.name.startswith(("ai_proxy", "uvicorn"))]
+    assert ours and not [r for r in ours if CLIENT_KEY in r.getMessage() + str(r.__dict__)]
+
+
+@pytest.mark.parametrize(
     ("headers", "message"),
     [
         ({}, "missing client key"),

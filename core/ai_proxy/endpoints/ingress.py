@@ -12,17 +12,21 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 
+from .. import routes
 from ..anthropic.envelope import ClientRequest, decode_json_object
 from ..errors import InvalidRequest
 from ..ingress.base import Conversation, Ingress, IngressCall, IngressStream
+from ..ingress.gemini.count import count_tokens_answer, count_tokens_request
 from ..logs import log_body
 from ..observability import RequestRecord
 from ..plain import SSE_HEADERS, CoreRequest, CoreResponse, json_response
 from ..sse import SSEDecoder
 from ..streams import StreamBody
+from .count_tokens import CountTokensEndpoint
 from .messages import MessagesEndpoint
 
 log = logging.getLogger("ai_proxy.ingress")
@@ -45,7 +49,8 @@ class IngressEndpoint:
         answer = await self._messages.serve(parsed, request, record)
         if isinstance(answer, bytes):
             return json_response(conversation.answer(orjson.loads(answer)))
-        return CoreResponse(200, list(SSE_HEADERS), translated(answer, conversation.stream()))
+        headers = [(b"content-type", conversation.stream_content_type), *SSE_HEADERS[1:]]
+        return CoreResponse(200, headers, translated(answer, conversation.stream()))
 
     def _conversation(self, request: CoreRequest, record: RequestRecord) -> Conversation:
         payload = decode_json_object(request.body)
@@ -54,6 +59,39 @@ class IngressEndpoint:
             raise InvalidRequest("model: Field required (a non-empty string)")
         call = IngressCall(model, record.request_id, int(time.time()))
         return self._ingress.conversation(payload, call)
+
+
+class GeminiEndpoint(IngressEndpoint):
+    """POST /v1beta/models/{model}:generateContent and :streamGenerateContent, where the path
+    names the model and whether to stream, and `?alt=sse` how."""
+
+    def _conversation(self, request: CoreRequest, record: RequestRecord) -> Conversation:
+        model, method = routes.gemini_call(request.path)
+        payload = decode_json_object(request.body)
+        call = IngressCall(_checked_model(model), record.request_id, int(time.time()))
+        stream = method == "streamGenerateContent"
+        sse = ("alt", "sse") in parse_qsl(request.query)
+        return self._ingress.conversation(payload, call, stream=stream, sse=sse)
+
+
+class GeminiCountTokensEndpoint:
+    """POST /v1beta/models/{model}:countTokens, counted as /v1/messages/count_tokens counts."""
+
+    def __init__(self, counter: CountTokensEndpoint) -> None:
+        self._counter = counter
+
+    async def __call__(self, request: CoreRequest, record: RequestRecord) -> CoreResponse:
+        model = _checked_model(routes.gemini_call(request.path)[0])
+        payload = count_tokens_request(decode_json_object(request.body), model)
+        parsed = ClientRequest(orjson.dumps(payload), payload)
+        tokens = await self._counter.count(parsed, request, record)
+        return json_response(count_tokens_answer(tokens))
+
+
+def _checked_model(model: str) -> str:
+    if not model or "/" in model:
+        raise InvalidRequest(f"path: expected /v1beta/models/{{model}}:method, got model {model!r}")
+    return model
 
 
 def translated(anthropic: StreamBody, stream: IngressStream) -> StreamBody:

@@ -78,7 +78,8 @@ class GatewayApp:
         }
         started = time.perf_counter()
         # Before the body is read; the gateway uses this verdict (and answers the 401).
-        admission = self.gateway.admission.check_key(routes.find(scope["path"]), headers)
+        query = scope.get("query_string", b"").decode("latin-1")
+        admission = self.gateway.admission.check_key(routes.find(scope["path"]), headers, query)
         try:
             if isinstance(admission, GatewayError):
                 body = b""  # handle() answers 401/403: a stranger cannot make us buffer a body
@@ -98,7 +99,7 @@ class GatewayApp:
             path=scope["path"],
             headers=headers,
             body=body,
-            query=scope.get("query_string", b"").decode("latin-1"),
+            query=query,
             admission=admission,
         )
         try:

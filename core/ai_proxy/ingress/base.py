@@ -48,6 +48,8 @@ class Conversation(ABC):
 
     # The Anthropic Messages request payload to serve (it carries `model` and `stream`).
     messages_request: dict[str, Any]
+    # What a streamed answer is sent as (Gemini's default stream is a JSON array).
+    stream_content_type: bytes = b"text/event-stream; charset=utf-8"
 
     @abstractmethod
     def answer(self, message: dict[str, Any]) -> bytes:
@@ -65,12 +67,18 @@ class Ingress(ABC):
 
     @abstractmethod
     def conversation(
-        self, payload: dict[str, Any], call: IngressCall, *, stream: bool | None = None
+        self,
+        payload: dict[str, Any],
+        call: IngressCall,
+        *,
+        stream: bool | None = None,
+        sse: bool = True,
     ) -> Conversation:
         """The client's decoded JSON body as a Conversation; InvalidRequest (a 400 naming the
         field) for what is malformed or cannot be carried. `stream` is given when the path,
         not the body, says whether to stream (Gemini's :generateContent and
-        :streamGenerateContent); `call.client_model` then comes from the path too."""
+        :streamGenerateContent); `call.client_model` then comes from the path too, and `sse`
+        is False when the query asks for Gemini's JSON-array stream instead of SSE."""
 
     @abstractmethod
     def error(self, error: GatewayError) -> tuple[int, bytes]:

@@ -1,4 +1,4 @@
-"""OpenAI's reasoning effort as an Anthropic thinking budget, for both OpenAI doors."""
+"""A client format's reasoning effort or budget as an Anthropic thinking budget (every door)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,7 @@ NO_THINKING = frozenset({"none", "minimal"})
 def apply_effort(
     effort: str, request: dict[str, Any], client_max: int | None, *, field: str, limit: str
 ) -> None:
-    """Set `request`'s thinking for `effort` (named `field` in errors). OpenAI's output limit
-    (`limit`) counts reasoning as Anthropic's max_tokens does, so a budget it cannot hold
-    shrinks to fit; none is given, the limit becomes the budget plus DEFAULT_MAX_TOKENS."""
+    """Set `request`'s thinking for `effort` (named `field` in errors); see apply_budget."""
     if effort in NO_THINKING:
         request["thinking"] = {"type": "disabled"}
         return
@@ -33,6 +31,16 @@ def apply_effort(
     if budget is None:
         choices = ", ".join([*sorted(NO_THINKING), *THINKING_BUDGETS])
         raise InvalidRequest(f"{field}: expected one of {choices}, got {effort!r}")
+    apply_budget(budget, request, client_max, field=field, limit=limit)
+
+
+def apply_budget(
+    budget: int, request: dict[str, Any], client_max: int | None, *, field: str, limit: str
+) -> None:
+    """Think with up to `budget` tokens. The client format's output limit (`limit`) counts
+    reasoning as Anthropic's max_tokens does, so a budget it cannot hold shrinks to fit; none
+    is given, the limit becomes the budget plus DEFAULT_MAX_TOKENS."""
+    budget = max(budget, MIN_THINKING_BUDGET)
     if client_max is None:
         request["max_tokens"] = budget + DEFAULT_MAX_TOKENS
     elif budget >= client_max:
@@ -40,6 +48,6 @@ def apply_effort(
         if budget < MIN_THINKING_BUDGET:
             raise InvalidRequest(
                 f"{field}: {limit} {client_max} leaves no room for thinking (at least "
-                f"{MIN_THINKING_BUDGET} tokens); use 'none' or raise it"
+                f"{MIN_THINKING_BUDGET} tokens); turn thinking off or raise it"
             )
     request["thinking"] = {"type": "enabled", "budget_tokens": budget}

@@ -36,7 +36,12 @@ class OpenAIChatIngress(Ingress):
     name = "openai_chat"
 
     def conversation(
-        self, payload: dict[str, Any], call: IngressCall, *, stream: bool | None = None
+        self,
+        payload: dict[str, Any],
+        call: IngressCall,
+        *,
+        stream: bool | None = None,
+        sse: bool = True,
     ) -> Conversation:
         return ChatConversation(payload, call)
 

@@ -34,7 +34,12 @@ class OpenAIResponsesIngress(Ingress):
     name = "openai_responses"
 
     def conversation(
-        self, payload: dict[str, Any], call: IngressCall, *, stream: bool | None = None
+        self,
+        payload: dict[str, Any],
+        call: IngressCall,
+        *,
+        stream: bool | None = None,
+        sse: bool = True,
     ) -> Conversation:
         request = to_messages_request(payload)
         if stream is not None:
