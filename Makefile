@@ -50,6 +50,7 @@ lint: install-dev
 # The whole suite, end-to-end tests with the real Claude Code CLI included.
 test: lock-check lint
 	bash tests/e2e/install_claude_code.sh >/dev/null
+	bash tests/e2e/install_agent_clis.sh >/dev/null
 	$(BIN)/pytest -q
 
 # Deployable artifacts under build/, one per platform (README, "Deployment" has the deploy commands).

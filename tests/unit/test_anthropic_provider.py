@@ -75,9 +75,17 @@ def test_anthropic_body_unchanged_is_forwarded_byte_for_byte() -> None:
     raw = body(
         messages=[{"role": "user", "content": "hi"}],
         some_future_beta_field={"kept": True},
-        temperature=0.25,
+        metadata={"user_id": "u1"},
     )
     assert to_anthropic_body(raw, "claude-sonnet-4-6") is raw
+
+
+def test_sampling_parameters_are_removed() -> None:
+    """The current API takes none, and Opus 4.7 refuses them; other formats always send them."""
+    raw = body(messages=[{"role": "user", "content": "hi"}], temperature=1, top_p=0.95, top_k=64)
+    sent = orjson.loads(to_anthropic_body(raw, "claude-opus-4-7"))
+    assert not {"temperature", "top_p", "top_k"} & sent.keys()
+    assert sent["messages"] == [{"role": "user", "content": "hi"}]
 
 
 def test_anthropic_body_model_renamed_by_routing() -> None:

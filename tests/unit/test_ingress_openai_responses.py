@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ SHELL_SCHEMA: dict[str, object] = {
     "required": ["command"],
 }
 LARK = "start: begin_patch hunk+ end_patch"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingress"
 
 
 def codex_request(**overrides: Any) -> dict[str, Any]:
@@ -792,3 +794,219 @@ def test_stream_web_search_call() -> None:
     ]
     assert out[3]["item"]["action"] == {"type": "search", "query": "q"}
     assert out[4]["response"]["output"] == [out[3]["item"]]
+
+
+def codex_fixture(name: str) -> dict[str, Any]:
+    """A request body Codex CLI really sent (tests/fixtures/ingress/README.md)."""
+    body: dict[str, Any] = orjson.loads((FIXTURES / f"{name}.json").read_bytes())
+    return body
+
+
+def test_captured_codex_first_turn_translates() -> None:
+    """Codex sends a namespace tool, web_search and client_metadata: none may be refused."""
+    body = codex_fixture("codex_turn1")
+    request = translate(body)
+    namespace = next(tool for tool in body["tools"] if tool["type"] == "namespace")
+    members = [f"multi_agent_v1__{tool['name']}" for tool in namespace["tools"]]
+    functions = [tool["name"] for tool in body["tools"] if tool["type"] == "function"]
+    assert [tool["name"] for tool in request["tools"]] == [
+        *functions[:4],
+        *members,
+        *functions[4:],
+        "web_search",
+    ]
+    assert request["tools"][0] == {
+        "name": "exec_command",
+        "description": body["tools"][0]["description"],
+        "input_schema": body["tools"][0]["parameters"],
+    }
+    spawn = namespace["tools"][3]
+    assert request["tools"][4 + 3] == {
+        "name": "multi_agent_v1__spawn_agent",
+        "description": f"{namespace['description']}\n\n{spawn['description']}",
+        "input_schema": spawn["parameters"],
+    }
+    assert request["tools"][-1] == {"type": "web_search_20250305", "name": "web_search"}
+    assert "tool_choice" not in request  # auto, parallel: Anthropic's defaults
+    developer = [part["text"] for item in body["input"][:2] for part in item["content"]]
+    assert request["system"] == [{"type": "text", "text": text} for text in developer]
+    user = [part["text"] for item in body["input"][2:] for part in item["content"]]
+    assert request["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": text} for text in user]}
+    ]
+    assert request["stream"] is True
+
+
+def test_captured_codex_second_turn_carries_the_tool_round_trip() -> None:
+    body = codex_fixture("codex_turn2")
+    call, output = body["input"][-2:]
+    request = translate(body)
+    assert request["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": "call_capture_1",
+                    "name": "exec_command",
+                    "input": {"cmd": "echo tok-7c1f"},
+                }
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "call_capture_1",
+                    "content": output["output"],
+                }
+            ],
+        },
+    ]
+    assert "tok-7c1f" in output["output"]
+    assert call["call_id"] == output["call_id"]
+
+
+def namespaced_payload() -> dict[str, Any]:
+    schema = {"type": "object", "properties": {"task": {"type": "string"}}}
+    return {
+        "model": "m",
+        "input": "x",
+        "tools": [
+            {
+                "type": "namespace",
+                "name": "agents",
+                "description": "Sub-agents.",
+                "tools": [
+                    {"type": "function", "name": "spawn", "parameters": schema},
+                    {"type": "custom", "name": "note", "description": "Free text."},
+                ],
+            }
+        ],
+    }
+
+
+NAMESPACED_MESSAGE: dict[str, Any] = {
+    **MESSAGE,
+    "content": [
+        {"type": "tool_use", "id": "t1", "name": "agents__spawn", "input": {"task": "a"}},
+        {"type": "tool_use", "id": "t2", "name": "agents__note", "input": {"input": "hi"}},
+    ],
+}
+
+
+def test_namespace_members_are_declared_flat() -> None:
+    request = translate(namespaced_payload())
+    assert request["tools"] == [
+        {
+            "name": "agents__spawn",
+            "description": "Sub-agents.",
+            "input_schema": {"type": "object", "properties": {"task": {"type": "string"}}},
+        },
+        {
+            "name": "agents__note",
+            "description": "Sub-agents.\n\nFree text.",
+            "input_schema": {
+                "type": "object",
+                "properties": {"input": {"type": "string"}},
+                "required": ["input"],
+            },
+        },
+    ]
+
+
+def test_namespaced_calls_answer_with_their_namespace_and_round_trip() -> None:
+    """The answer names member and namespace apart (openai's `namespace` field); the call
+    items sent back with it name the same flat tool again, with nothing kept between."""
+    payload = namespaced_payload()
+    body = orjson.loads(INGRESS.conversation(payload, CALL).answer(NAMESPACED_MESSAGE))
+    Response.model_validate(body)
+    assert body["output"] == [
+        {
+            "type": "function_call",
+            "id": "fc_req1_0",
+            "call_id": "t1",
+            "name": "spawn",
+            "namespace": "agents",
+            "arguments": '{"task":"a"}',
+            "status": "completed",
+        },
+        {
+            "type": "custom_tool_call",
+            "id": "ctc_req1_1",
+            "call_id": "t2",
+            "name": "note",
+            "namespace": "agents",
+            "input": "hi",
+            "status": "completed",
+        },
+    ]
+    assert body["tools"][0]["type"] == "namespace"
+    outputs = [
+        {"type": "function_call_output", "call_id": "t1", "output": "ok", "namespace": "agents"},
+        {"type": "custom_tool_call_output", "call_id": "t2", "output": "ok", "name": "note"},
+    ]
+    request = translate({**payload, "input": [*body["output"], *outputs]})
+    assert request["messages"][0]["content"] == [
+        {"type": "tool_use", "id": "t1", "name": "agents__spawn", "input": {"task": "a"}},
+        {"type": "tool_use", "id": "t2", "name": "agents__note", "input": {"input": "hi"}},
+    ]
+    assert [block["tool_use_id"] for block in request["messages"][1]["content"]] == ["t1", "t2"]
+
+
+def test_stream_namespaced_call_items_carry_the_namespace() -> None:
+    events: list[dict[str, Any]] = [
+        anthropic_stream()[0],
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "tool_use", "id": "t1", "name": "agents__spawn", "input": {}},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": '{"task": "a"}'},
+        },
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use"},
+            "usage": {"output_tokens": 2},
+        },
+        {"type": "message_stop"},
+    ]
+    stream = INGRESS.conversation(namespaced_payload(), CALL).stream()
+    out = frames(b"".join(stream.feed(event) for event in events))
+    added, done = (
+        event["item"] for event in out if event["type"].startswith("response.output_item")
+    )
+    assert (added["name"], added["namespace"]) == ("spawn", "agents")
+    assert (done["name"], done["namespace"], done["arguments"]) == (
+        "spawn",
+        "agents",
+        '{"task":"a"}',
+    )
+    assert out[-1]["response"]["output"] == [done]
+
+
+@pytest.mark.parametrize(
+    ("tools", "words"),
+    [
+        (
+            [{"type": "namespace", "name": "n", "tools": [{"type": "web_search"}]}],
+            "tools[0].tools[0].type: a namespace holds only function and custom tools",
+        ),
+        (
+            [
+                {"type": "function", "name": "n__f"},
+                {"type": "namespace", "name": "n", "tools": [{"type": "function", "name": "f"}]},
+            ],
+            "tools: tool names must be unique",
+        ),
+    ],
+)
+def test_namespace_refusals(tools: list[dict[str, Any]], words: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        translate({"model": "m", "input": "x", "tools": tools})
+    assert words in raised.value.message

@@ -45,7 +45,12 @@ REQUEST_FIELDS: dict[str, Entry] = {
     "stream": Entry(T, T),
     "system": Entry(T, T),
     "stop_sequences": Entry(T, T, "at most 5 on Gemini, 4 on OpenAI; refused on o-series"),
-    "temperature": Entry(T, T, "OpenAI reasoning models take only the default: dropped there"),
+    "temperature": Entry(
+        T,
+        T,
+        "OpenAI reasoning models take only the default: dropped there; Anthropic's current "
+        "API (Claude on the clouds too) takes no sampling parameters: dropped there",
+    ),
     "top_p": Entry(T, T, "as temperature"),
     "top_k": Entry(T, R, "OpenAI has no top_k"),
     "tools": Entry(T, T, "per tool type, see the tool table"),

@@ -96,13 +96,18 @@ def to_call_item(
     arguments = block.get("input")
     if not isinstance(arguments, dict):
         arguments = {}
+    # A namespace member's call names the member and its namespace apart, as OpenAI's does.
+    namespace, member = kinds.namespaced.get(name, (None, name))
+    named: Item = (
+        {"name": member} if namespace is None else {"name": member, "namespace": namespace}
+    )
     if name in kinds.custom:
         text = arguments.get(CUSTOM_INPUT)
         return {
             "type": "custom_tool_call",
             "id": item_id("ctc", call, index),
             "call_id": call_id,
-            "name": name,
+            **named,
             "input": text if isinstance(text, str) else orjson.dumps(arguments).decode(),
             "status": status,
         }
@@ -118,7 +123,7 @@ def to_call_item(
         "type": "function_call",
         "id": item_id("fc", call, index),
         "call_id": call_id,
-        "name": name,
+        **named,
         "arguments": orjson.dumps(arguments).decode(),
         "status": status,
     }

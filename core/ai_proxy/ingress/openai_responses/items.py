@@ -2,9 +2,10 @@
 
 System and developer messages are hoisted into `system` in their order, after `instructions`.
 Items the model produced (reasoning, assistant messages, function, custom and local shell
-calls) make assistant turns, their thinking first as Anthropic requires; tool outputs and
-user messages make user turns, tool results first. Adjacent items of one role merge into
-one turn, since Anthropic wants the roles to alternate.
+calls, a namespaced call under its flat tool name) make assistant turns, their thinking
+first as Anthropic requires; tool outputs and user messages make user turns, tool results
+first. Adjacent items of one role merge into one turn, since Anthropic wants the roles to
+alternate.
 
 A reasoning item carries our own earlier answer's thinking block: its `encrypted_content` is
 the block's signature (or, prefixed with REDACTED, a redacted_thinking block's data), so it
@@ -21,7 +22,7 @@ import orjson
 from ...errors import EMPTY_MESSAGES, InvalidRequest
 from ..openai_chat.shapes import as_list, as_object, as_str
 from .shapes import check_keys
-from .tools import CUSTOM_INPUT
+from .tools import CUSTOM_INPUT, namespaced_name
 
 Block = dict[str, Any]
 Role = Literal["user", "assistant"]
@@ -37,6 +38,7 @@ DROPPED_ITEM_FIELDS = {
     "content (of a reasoning item)": (
         "raw reasoning text of another server; ours carry the thinking in summary"
     ),
+    "name, namespace (of a tool output)": "outputs are matched to their calls by call_id",
 }
 # Items dropped, and why.
 DROPPED_ITEMS = {
@@ -49,6 +51,7 @@ DROPPED_ITEMS = {
     ),
 }
 _MESSAGE_KEYS = frozenset({"type", "role", "content", "id", "status", "phase"})
+_CALL_KEYS = frozenset({"type", "id", "call_id", "name", "namespace", "status"})
 _IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _DATA_URL = re.compile(r"data:([^;,]*);base64,(.*)", re.DOTALL)
 
@@ -88,20 +91,16 @@ def to_anthropic_messages(value: Any) -> tuple[list[Block], list[Block]]:
             case "reasoning":
                 _append(turns, "assistant", _reasoning(item, path))
             case "function_call":
-                check_keys(
-                    item, frozenset({"type", "id", "call_id", "name", "arguments", "status"}), path
-                )
+                check_keys(item, _CALL_KEYS | {"arguments"}, path)
                 _append(turns, "assistant", [_call(item, path, _arguments(item, path))])
             case "custom_tool_call":
-                check_keys(
-                    item, frozenset({"type", "id", "call_id", "name", "input", "status"}), path
-                )
+                check_keys(item, _CALL_KEYS | {"input"}, path)
                 text = as_str(item.get("input"), f"{path}.input")
                 _append(turns, "assistant", [_call(item, path, {CUSTOM_INPUT: text})])
             case "local_shell_call":
                 _append(turns, "assistant", [_shell_call(item, path)])
             case "function_call_output" | "custom_tool_call_output":
-                keys = frozenset({"type", "id", "call_id", "output", "status"})
+                keys = frozenset({"type", "id", "call_id", "output", "status", "name", "namespace"})
                 check_keys(item, keys, path)
                 call_id = as_str(item.get("call_id"), f"{path}.call_id")
                 _append(turns, "user", [_result(call_id, item.get("output"), f"{path}.output")])
@@ -271,10 +270,13 @@ def _reasoning(item: dict[str, Any], path: str) -> list[Block]:
 
 
 def _call(item: dict[str, Any], path: str, arguments: dict[str, Any]) -> Block:
+    name = as_str(item.get("name"), f"{path}.name")
+    if item.get("namespace") is not None:
+        name = namespaced_name(as_str(item["namespace"], f"{path}.namespace"), name)
     return {
         "type": "tool_use",
         "id": as_str(item.get("call_id"), f"{path}.call_id"),
-        "name": as_str(item.get("name"), f"{path}.name"),
+        "name": name,
         "input": arguments,
     }
 

@@ -25,6 +25,7 @@ DROPPED_FIELDS = {
     "metadata": "tags for OpenAI's stored responses",
     "service_tier": "a capacity preference",
     "prompt_cache_key": "a cache-routing hint; Anthropic caches by content",
+    "client_metadata": "Codex's session and turn ids, for OpenAI's logs",
     "prompt_cache_retention": "a cache lifetime; caching saves cost, not content",
     "prompt_cache_options": "cache policy; caching saves cost, not content",
     "stream_options": "include_obfuscation pads against a side channel ours does not have",

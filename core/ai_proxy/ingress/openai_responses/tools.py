@@ -6,12 +6,16 @@ shell). Anthropic tools take a JSON object, so a custom tool is declared with on
 property, `input`, and its grammar, if any, told to the model in the description; a local
 shell tool with the fields of OpenAI's exec action. The answer turns calls of them back into
 `custom_tool_call` and `local_shell_call` items (answer.py), knowing which is which from
-`ToolKinds`. Hosted tools (web search, file search, computer use, MCP, ...) run at OpenAI and
-are refused.
+`ToolKinds`. A `namespace` groups function and custom tools (Codex's multi_agent_v1);
+Anthropic has no namespaces, so each member is declared flat as `<namespace>__<name>`, and
+the answer's call items carry `name` and `namespace` apart again, as the Responses API does.
+Web search is carried as Anthropic's server tool. Other hosted tools (file search, computer
+use, MCP, ...) run at OpenAI and are refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +27,7 @@ LOCAL_SHELL = "local_shell"
 WEB_SEARCH = "web_search"
 WEB_SEARCH_TYPE = "web_search_20250305"
 CUSTOM_INPUT = "input"  # the one property of a custom tool's Anthropic input
+NAMESPACE_SEPARATOR = "__"  # Anthropic tool names take only [a-zA-Z0-9_-]
 LOCAL_SHELL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -38,6 +43,7 @@ _FUNCTION_KEYS = frozenset(
     {"type", "name", "description", "parameters", "strict", "defer_loading", "allowed_callers"}
 )
 _CUSTOM_KEYS = frozenset({"type", "name", "description", "format", "defer_loading"})
+_NAMESPACE_KEYS = frozenset({"type", "name", "description", "tools"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,14 @@ class ToolKinds:
 
     custom: frozenset[str] = field(default_factory=frozenset)
     local_shell: bool = False
+    # Anthropic tool name -> (namespace, name) for the members of namespace tools.
+    namespaced: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def namespaced_name(namespace: str, name: str) -> str:
+    """The flat Anthropic name of a namespace member; a function of the two alone, so a call
+    item sent back with its namespace names the same tool without anything kept."""
+    return f"{namespace}{NAMESPACE_SEPARATOR}{name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,64 +72,106 @@ class Tools:
 def to_anthropic_tools(value: Any) -> Tools:
     if value is None:
         return Tools([], [], ToolKinds())
-    tools: list[dict[str, Any]] = []
-    echo: list[dict[str, Any]] = []
-    custom: set[str] = set()
-    shell = False
+    declared = _Declared()
     for index, raw in enumerate(as_list(value, "tools")):
         path = f"tools[{index}]"
         tool = as_object(raw, path)
         match tool.get("type"):
-            case "function":
-                tools.append(_function(tool, path))
-                echo.append(
-                    {
-                        "type": "function",
-                        "name": tools[-1]["name"],
-                        "description": tool.get("description"),
-                        "parameters": tools[-1]["input_schema"],
-                        "strict": tool.get("strict"),
-                    }
-                )
-            case "custom":
-                tools.append(_custom(tool, path))
-                custom.add(tools[-1]["name"])
-                echo.append(
-                    {
-                        "type": "custom",
-                        "name": tools[-1]["name"],
-                        "description": tool.get("description"),
-                        "format": tool.get("format"),
-                    }
-                )
+            case "function" | "custom":
+                declared.echo.append(declared.member(tool, path))
+            case "namespace":
+                declared.echo.append(declared.namespace(tool, path))
             case "local_shell":
                 check_keys(tool, frozenset({"type"}), path)
-                tools.append(
+                declared.tools.append(
                     {
                         "name": LOCAL_SHELL,
                         "description": "Runs a shell command on the user's machine.",
                         "input_schema": LOCAL_SHELL_SCHEMA,
                     }
                 )
-                shell = True
-                echo.append({"type": "local_shell"})
+                declared.shell = True
+                declared.echo.append({"type": "local_shell"})
             case (
                 "web_search"
                 | "web_search_2025_08_26"
                 | "web_search_preview"
                 | ("web_search_preview_2025_03_11")
             ):
-                tools.append(_web_search(tool, path))
-                echo.append(dict(tool))
+                declared.tools.append(_web_search(tool, path))
+                declared.echo.append(dict(tool))
             case other:
                 raise InvalidRequest(
                     f"{path}.type: {other!r} tools run at OpenAI and cannot be served here; "
-                    "only function, custom, local_shell and web_search tools are supported"
+                    "only function, custom, namespace, local_shell and web_search tools are "
+                    "supported"
                 )
-    names = [tool["name"] for tool in tools]
+    names = [tool["name"] for tool in declared.tools]
     if len(set(names)) != len(names):
         raise InvalidRequest("tools: tool names must be unique")
-    return Tools(tools, echo, ToolKinds(frozenset(custom), shell))
+    kinds = ToolKinds(frozenset(declared.custom), declared.shell, declared.namespaced)
+    return Tools(declared.tools, declared.echo, kinds)
+
+
+@dataclass(slots=True)
+class _Declared:
+    """The tools of one request as they are read."""
+
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    echo: list[dict[str, Any]] = field(default_factory=list)
+    custom: set[str] = field(default_factory=set)
+    namespaced: dict[str, tuple[str, str]] = field(default_factory=dict)
+    shell: bool = False
+
+    def member(
+        self,
+        tool: dict[str, Any],
+        path: str,
+        namespace: str | None = None,
+        preface: str | None = None,
+    ) -> dict[str, Any]:
+        """Declares a function or custom tool, flat if in a namespace; returns its echo."""
+        custom = tool.get("type") == "custom"
+        out = _custom(tool, path) if custom else _function(tool, path)
+        name: str = out["name"]
+        echo: dict[str, Any] = {
+            "type": tool["type"],
+            "name": name,
+            "description": tool.get("description"),
+        }
+        if custom:
+            echo["format"] = tool.get("format")
+        else:
+            echo.update(parameters=out["input_schema"], strict=tool.get("strict"))
+        if namespace is not None:
+            out["name"] = namespaced_name(namespace, name)
+            self.namespaced[out["name"]] = (namespace, name)
+        if preface is not None:
+            # The Responses API shows the model a namespace's description; Anthropic has only
+            # the members', so each member's starts with it.
+            out["description"] = "\n\n".join(filter(None, (preface, out.get("description"))))
+        if custom:
+            self.custom.add(out["name"])
+        self.tools.append(out)
+        return echo
+
+    def namespace(self, tool: dict[str, Any], path: str) -> dict[str, Any]:
+        check_keys(tool, _NAMESPACE_KEYS, path)
+        name = as_str(tool.get("name"), f"{path}.name")
+        description = tool.get("description")
+        if description is not None:
+            description = as_str(description, f"{path}.description")
+        members = []
+        for index, raw in enumerate(as_list(tool.get("tools"), f"{path}.tools")):
+            member_path = f"{path}.tools[{index}]"
+            member = as_object(raw, member_path)
+            if member.get("type") not in ("function", "custom"):
+                raise InvalidRequest(
+                    f"{member_path}.type: a namespace holds only function and custom tools, "
+                    f"not {member.get('type')!r}"
+                )
+            members.append(self.member(member, member_path, name, description))
+        return {"type": "namespace", "name": name, "description": description, "tools": members}
 
 
 def _function(tool: dict[str, Any], path: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The client's Messages body -> the body we send to Anthropic: as sent, but for four fixes,
-each for a history another provider (or model) wrote, which Anthropic would refuse.
+"""The client's Messages body -> the body we send to Anthropic: as sent, but for five fixes,
+each for what another provider, model or client format wrote, which Anthropic would refuse.
 
 1. `model` becomes the upstream model when routing renamed it (an alias, `anthropic/...`).
 2. Thinking blocks another provider signed are removed. Anthropic verifies every signature it
@@ -33,6 +33,7 @@ from ...anthropic.envelope import decode_json_object
 
 _ANTHROPIC_SIGNATURE = re.compile(r"[A-Za-z0-9+/=_-]+")
 _THINKING_TYPES = ("thinking", "redacted_thinking")
+SAMPLING_PARAMETERS = ("temperature", "top_p", "top_k")
 
 
 def is_anthropic_signature(signature: object) -> bool:
@@ -73,7 +74,8 @@ def _fix_history(payload: dict[str, Any]) -> bool:
     messages = payload.get("messages")
     if not isinstance(messages, list):
         return False
-    changed = _strip_blocks(messages, _is_foreign_thinking)
+    changed = any([payload.pop(name, None) is not None for name in SAMPLING_PARAMETERS])
+    changed |= _strip_blocks(messages, _is_foreign_thinking)
     changed |= _strip_blocks(messages, _is_blank_text)
     changed |= _disable_thinking_if_unsatisfiable(payload, messages)
     return changed
