@@ -71,6 +71,13 @@ def test_routes_and_status_classes_are_a_closed_set() -> None:
     assert route_label("/v1/messages") == "/v1/messages"
     assert route_label("/v1/models/claude-x") == "/v1/models/{id}"
     assert route_label("/wp-admin/setup.php") == "other"
+    # Gemini's routes name the model in the path; the label is the pattern, one per method.
+    gemini = "/v1beta/models/{model}:streamGenerateContent"
+    assert route_label("/v1beta/models/gemini-2.5-pro:streamGenerateContent") == gemini
+    assert route_label("/v1/models/gpt-4.1:countTokens") == "/v1/models/{model}:countTokens"
+    assert route_label("/v1beta/models/x:deleteEverything") == "other"
+    # A Bedrock model id holds a colon: still the model lookup, not a Gemini method.
+    assert route_label("/v1/models/anthropic.claude-v2:1") == "/v1/models/{id}"
     assert [status_class(s) for s in (200, 404, 529, 999, -1)] == [
         "2xx",
         "4xx",
