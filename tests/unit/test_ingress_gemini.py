@@ -238,6 +238,7 @@ def test_what_cannot_be_carried_is_refused_by_name(payload: dict[str, Any], name
         ([{"inlineData": {"mimeType": "audio/mp3", "data": "AA=="}}], "audio/mp3"),
         ([{"fileData": {"fileUri": "gs://bucket/a.png"}}], "fileUri"),
         ([{"executableCode": {"code": "1"}}], "executableCode"),
+        ([{"functionCall": {"name": "f"}}], "functionCall: not in a 'user' turn"),
         ([{"functionResponse": {"name": "nobody", "response": {}}}], "no function call named"),
         ([{"text": 3}], r"contents\[0\].parts\[0\].text: expected a string"),
     ],

@@ -102,15 +102,12 @@ def to_anthropic_messages(value: Any) -> list[dict[str, Any]]:
         check_keys(content, frozenset({"role", "parts"}), path)
         role = content.get("role") or "user"
         parts = as_list(content.get("parts") or [], f"{path}.parts")
-        if role == "model":
-            blocks = _model_blocks(parts, turn, path)
-            calls = _Calls([(b["id"], b["name"]) for b in blocks if b["type"] == "tool_use"])
-            anthropic_role = "assistant"
-        elif role == "user":
-            blocks = _user_blocks(parts, calls, path)
-            anthropic_role = "user"
-        else:
+        if role not in ("user", "model"):
             raise InvalidRequest(f"{path}.role: expected 'user' or 'model', got {role!r}")
+        blocks = _turn_blocks(parts, role, turn, calls, path)
+        anthropic_role = "assistant" if role == "model" else "user"
+        if role == "model":
+            calls = _Calls([(b["id"], b["name"]) for b in blocks if b["type"] == "tool_use"])
         if not blocks:
             continue
         if messages and messages[-1]["role"] == anthropic_role:
@@ -126,36 +123,24 @@ def to_anthropic_messages(value: Any) -> list[dict[str, Any]]:
     return messages
 
 
-def _model_blocks(parts: list[Any], turn: int, path: str) -> list[Block]:
+def _turn_blocks(parts: list[Any], role: str, turn: int, calls: _Calls, path: str) -> list[Block]:
+    """One turn's parts as Anthropic blocks: a model turn calls functions and carries our
+    thinking in its signatures, a user turn answers the calls of the model turn before it."""
     blocks: list[Block] = []
     for index, raw in enumerate(parts):
         part_path = f"{path}.parts[{index}]"
         part = _checked_part(raw, part_path)
-        blocks.extend(from_thought_signature(part.get("thoughtSignature")))
+        if role == "model":
+            blocks.extend(from_thought_signature(part.get("thoughtSignature")))
         if part.get("thought"):
             continue  # shown to the user only; the block returns in a signature
+        misplaced = "functionResponse" if role == "model" else "functionCall"
+        if misplaced in part:
+            raise InvalidRequest(f"{part_path}.{misplaced}: not in a '{role}' turn")
         if "functionCall" in part:
-            blocks.append(_tool_use(part["functionCall"], f"{turn}_{index}", f"{part_path}"))
-        elif "text" in part:
-            text = as_str(part["text"], f"{part_path}.text")
-            if text.strip():
-                blocks.append({"type": "text", "text": text})
-        else:
-            blocks.extend(_media_blocks(part, part_path))
-    return blocks
-
-
-def _user_blocks(parts: list[Any], calls: _Calls, path: str) -> list[Block]:
-    blocks: list[Block] = []
-    for index, raw in enumerate(parts):
-        part_path = f"{path}.parts[{index}]"
-        part = _checked_part(raw, part_path)
-        if part.get("thought"):
-            continue
-        if "functionResponse" in part:
+            blocks.append(_tool_use(part["functionCall"], f"{turn}_{index}", part_path))
+        elif "functionResponse" in part:
             blocks.append(_tool_result(part["functionResponse"], calls, part_path))
-        elif "functionCall" in part:
-            raise InvalidRequest(f"{part_path}.functionCall: only a 'model' turn calls functions")
         elif "text" in part:
             text = as_str(part["text"], f"{part_path}.text")
             if text.strip():
