@@ -31,6 +31,7 @@ from ai_proxy.gateway import CoreRequest, CoreResponse
 from ai_proxy.http.app import create_app
 from ai_proxy.observability import RequestRecord
 
+from tests.e2e.cli_process import run_cli
 from tests.gateway_server import make_config, serve_app
 
 HERE = Path(__file__).parent
@@ -159,16 +160,7 @@ def run_claude(
         "--allowedTools",
         ",".join(allowed_tools),
     ]
-    result = subprocess.run(
-        command,
-        cwd=workdir,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run_cli(command, workdir, environment, RUN_TIMEOUT)
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     return Run(events)
 

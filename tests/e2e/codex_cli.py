@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.e2e.cli_process import NOWHERE, run_cli
 
 HERE = Path(__file__).parent
 BINARY = HERE / ".agent-clis" / "node_modules" / ".bin" / "codex"  # install_agent_clis.sh
 CLIENT_KEY = "sk-gateway-client-key-for-codex"
 RUN_TIMEOUT = 90  # seconds; a healthy run takes a few
-# A proxy no one listens on: a connection Codex tries beyond the gateway fails at once.
-NOWHERE = "http://127.0.0.1:9"
 CONFIG = """\
 model = {model}
 model_provider = "gateway"
@@ -122,15 +121,6 @@ def run_codex(
         "RUST_LOG": "warn",
     }
     command = [str(binary), "exec", "--skip-git-repo-check", "--json", prompt]
-    result = subprocess.run(
-        command,
-        cwd=workdir,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
+    result = run_cli(command, workdir, environment, RUN_TIMEOUT)
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return CodexRun(events, result.stderr)

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
+
+from tests.e2e.cli_process import NOWHERE, run_cli
 
 HERE = Path(__file__).parent
 BINARY = HERE / ".agent-clis" / "node_modules" / ".bin" / "gemini"  # install_agent_clis.sh
 CLIENT_KEY = "sk-gateway-client-key-for-gemini-cli"
 RUN_TIMEOUT = 120  # seconds; a healthy run takes a few (node starts slowly)
-NOWHERE = "http://127.0.0.1:9"  # a proxy no one listens on
 SETTINGS = {
     "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
     "privacy": {"usageStatisticsEnabled": False},
@@ -57,15 +57,6 @@ def run_gemini_cli(
         "TERM": "dumb",
     }
     command = [str(binary), "--model", model, "-p", prompt, "--yolo", "--output-format", "json"]
-    result = subprocess.run(
-        command,
-        cwd=workdir,
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run_cli(command, workdir, environment, RUN_TIMEOUT)
     output: dict[str, Any] = json.loads(result.stdout[result.stdout.index("{") :])
     return output
