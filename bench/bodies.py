@@ -4,11 +4,14 @@
 - agent: what Claude Code sends mid-task (~40 KB): a long system prompt in cached text blocks,
   15 tools with rich JSON schemas, and 20 messages of tool_use / tool_result traffic.
 
-`python bench/bodies.py` prints their sizes.
+Both are written as Anthropic Messages requests; `to_openai_chat`, `to_openai_responses` and
+`to_gemini` say the same conversation as a client of the gateway's other doors would (the
+`--ingress` of bench/run.py). `python bench/bodies.py` prints their sizes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -88,7 +91,7 @@ def _string(description: str, **extra: Any) -> Body:
 
 
 def _tools() -> list[Body]:
-    edit = {
+    edit: Body = {
         "type": "object",
         "properties": {
             "old_string": _string("The text to replace"),
@@ -364,10 +367,179 @@ def encode(name: str, model: str, stream: bool) -> bytes:
     return orjson.dumps(BODIES[name](model, stream))
 
 
+# -- the same conversation in the other client formats ---------------------------------------
+# Each says what the Anthropic body says, as that format's clients write it. cache_control has
+# no counterpart and is left out (OpenAI caches by prefix, Gemini by cache objects of its own).
+
+
+def _system_texts(request: Body) -> list[str]:
+    system = request.get("system") or []
+    return [system] if isinstance(system, str) else [block["text"] for block in system]
+
+
+def _blocks(message: Body) -> list[Body]:
+    content = message["content"]
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+
+
+def _texts(blocks: list[Body]) -> list[str]:
+    return [block["text"] for block in blocks if block["type"] == "text"]
+
+
+def _result_text(block: Body) -> str:
+    """A tool_result's content as the one string the other formats' tool outputs carry."""
+    content = block["content"]
+    return content if isinstance(content, str) else "".join(_texts(content))
+
+
+def _arguments(block: Body) -> str:
+    return orjson.dumps(block["input"]).decode()
+
+
+def _temperature(request: Body) -> Body:
+    return {"temperature": request["temperature"]} if "temperature" in request else {}
+
+
+def _openai_options(request: Body) -> Body:
+    """What both OpenAI formats carry alike: the temperature, and the end user that Anthropic
+    names in metadata."""
+    user = request.get("metadata", {}).get("user_id")
+    return _temperature(request) | ({"safety_identifier": user} if user else {})
+
+
+def to_openai_chat(request: Body) -> Body:
+    """A Chat Completions request: tool results are `tool` messages, calls `tool_calls`."""
+    system = [{"type": "text", "text": text} for text in _system_texts(request)]
+    messages: list[Body] = [{"role": "system", "content": system}] if system else []
+    for message in request["messages"]:
+        blocks = _blocks(message)
+        if message["role"] == "assistant":
+            reply: Body = {"role": "assistant", "content": "".join(_texts(blocks)) or None}
+            calls = [_chat_call(b) for b in blocks if b["type"] == "tool_use"]
+            messages.append(reply | ({"tool_calls": calls} if calls else {}))
+            continue
+        for b in blocks:
+            if b["type"] == "tool_result":
+                result = {"role": "tool", "tool_call_id": b["tool_use_id"]}
+                messages.append(result | {"content": _result_text(b)})
+        if texts := _texts(blocks):
+            messages.append(
+                {"role": "user", "content": [{"type": "text", "text": t} for t in texts]}
+            )
+    chat: Body = {
+        "model": request["model"],
+        "messages": messages,
+        "max_completion_tokens": request["max_tokens"],
+        "stream": request["stream"],
+        **_openai_options(request),
+    }
+    if request["stream"]:
+        chat["stream_options"] = {"include_usage": True}  # as the openai SDKs' users ask
+    if tools := request.get("tools"):
+        chat["tools"] = [{"type": "function", "function": _function(t)} for t in tools]
+    return chat
+
+
+def _chat_call(block: Body) -> Body:
+    function = {"name": block["name"], "arguments": _arguments(block)}
+    return {"id": block["id"], "type": "function", "function": function}
+
+
+def _function(tool: Body) -> Body:
+    return {
+        "name": tool["name"],
+        "description": tool["description"],
+        "parameters": tool["input_schema"],
+    }
+
+
+def to_openai_responses(request: Body) -> Body:
+    """A Responses request as Codex sends one: `instructions`, then every item, not stored."""
+    items: list[Body] = []
+    for message in request["messages"]:
+        text_type = "output_text" if message["role"] == "assistant" else "input_text"
+        for block in _blocks(message):
+            match block["type"]:
+                case "text":
+                    content = [{"type": text_type, "text": block["text"]}]
+                    items.append({"type": "message", "role": message["role"], "content": content})
+                case "tool_use":
+                    call = {"call_id": block["id"], "name": block["name"]}
+                    items.append({"type": "function_call", **call, "arguments": _arguments(block)})
+                case "tool_result":
+                    output = {"call_id": block["tool_use_id"], "output": _result_text(block)}
+                    items.append({"type": "function_call_output", **output})
+    responses: Body = {
+        "model": request["model"],
+        "instructions": "\n\n".join(_system_texts(request)),
+        "input": items,
+        "max_output_tokens": request["max_tokens"],
+        "stream": request["stream"],
+        "store": False,
+        **_openai_options(request),
+    }
+    if tools := request.get("tools"):
+        responses["tools"] = [{"type": "function", **_function(t), "strict": False} for t in tools]
+    return responses
+
+
+def to_gemini(request: Body) -> Body:
+    """A GenerateContentRequest. The model and whether to stream are in the URL, not here."""
+    names = {
+        b["id"]: b["name"]
+        for m in request["messages"]
+        for b in _blocks(m)
+        if b["type"] == "tool_use"
+    }
+    contents: list[Body] = []
+    for message in request["messages"]:
+        parts: list[Body] = []
+        for block in _blocks(message):
+            match block["type"]:
+                case "text":
+                    parts.append({"text": block["text"]})
+                case "tool_use":
+                    call = {"id": block["id"], "name": block["name"], "args": block["input"]}
+                    parts.append({"functionCall": call})
+                case "tool_result":
+                    call_id = block["tool_use_id"]
+                    response = {"output": _result_text(block)}
+                    answer = {"id": call_id, "name": names[call_id], "response": response}
+                    parts.append({"functionResponse": answer})
+        role = "model" if message["role"] == "assistant" else "user"
+        contents.append({"role": role, "parts": parts})
+    gemini: Body = {
+        "contents": contents,
+        "systemInstruction": {"parts": [{"text": text} for text in _system_texts(request)]},
+        "generationConfig": {"maxOutputTokens": request["max_tokens"], **_temperature(request)},
+    }
+    if tools := request.get("tools"):
+        declarations = [
+            {
+                "name": t["name"],
+                "description": t["description"],
+                "parametersJsonSchema": t["input_schema"],
+            }
+            for t in tools
+        ]
+        gemini["tools"] = [{"functionDeclarations": declarations}]
+    return gemini
+
+
+# Each format by name, for the sizes printed below.
+FORMATS: dict[str, Callable[[Body], Body]] = {
+    "anthropic": lambda request: request,
+    "chat": to_openai_chat,
+    "responses": to_openai_responses,
+    "gemini": to_gemini,
+}
+
+
 if __name__ == "__main__":
     for body_name in BODIES:
         data = BODIES[body_name]("gemini-2.5-flash", False)
+        sizes = ", ".join(f"{name} {len(orjson.dumps(to(data))):,}" for name, to in FORMATS.items())
         print(
-            f"{body_name}: {len(orjson.dumps(data)):,} bytes, "
-            f"{len(data.get('tools', []))} tools, {len(data['messages'])} messages"
+            f"{body_name}: {len(data.get('tools', []))} tools, {len(data['messages'])} messages; "
+            f"bytes as {sizes}"
         )

@@ -24,6 +24,7 @@ COLUMNS = [
     "body",
     "mode",
     "c",
+    "ingress",
     "direct req/s",
     "req/s",
     "p50 ms",
@@ -82,11 +83,29 @@ def summarise_row(row: dict[str, Any], target: str = "gateway") -> dict[str, flo
     return out
 
 
+def ingresses(row: dict[str, Any]) -> dict[str, str]:
+    """The gateway's client doors measured in this row -> their targets' names (results from
+    before --ingress measured /v1/messages alone)."""
+    measured: dict[str, str] = row.get("ingresses", {"messages": "gateway"})
+    return measured
+
+
 def summarise(results: dict[str, Any]) -> dict[str, Any]:
-    rows = {row["name"]: summarise_row(row) for row in results["scenarios"]}
-    summary: dict[str, Any] = {"rows": rows, "targets": targets(results, rows)}
+    """Per ingress, each row's summary; `rows` is /v1/messages's, which targets and baselines
+    are measured against."""
+    by_ingress: dict[str, dict[str, Any]] = defaultdict(dict)
+    for row in results["scenarios"]:
+        for ingress, target in ingresses(row).items():
+            by_ingress[ingress][row["name"]] = summarise_row(row, target)
+    rows = by_ingress.get("messages", {})
+    summary: dict[str, Any] = {
+        "rows": rows,
+        "ingresses": dict(by_ingress),
+        "targets": targets(results, rows),
+    }
+    gateway = {target for row in results["scenarios"] for target in ingresses(row).values()}
     baselines = sorted(
-        {name for row in results["scenarios"] for name in row["runs"]} - {"direct", "gateway"}
+        {name for row in results["scenarios"] for name in row["runs"]} - {"direct", *gateway}
     )
     summary["baselines"] = {
         name: {row["name"]: summarise_row(row, name) for row in results["scenarios"]}
@@ -187,35 +206,22 @@ def render(results: dict[str, Any]) -> str:
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "|".join("---" for _ in COLUMNS) + "|",
     ]
-    for row in results["scenarios"]:
-        s = summary["rows"][row["name"]]
-        check = row["check"] if s["errors"] == 0 else f"{row['check']}, {s['errors']} errors"
-        cells = [
-            row["provider"],
-            row["body"],
-            row["mode"],
-            str(row["concurrency"]),
-            _fmt(s["direct_rps"], 0),
-            _fmt(s["rps"], 0),
-            _fmt(s["p50_ms"]),
-            _fmt(s["p99_ms"]),
-            _fmt(s["overhead_p50_ms"]),
-            _fmt(s["overhead_p99_ms"]),
-            _fmt(s["ttfe_ms"]),
-            _fmt(s["ttfe_overhead_ms"]),
-            _fmt(s["cpu_ms_per_request"], 3),
-            _fmt(s["peak_rss_mb"], 1),
-            check if check == "ok" else f"FAIL: {check[:60]}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        _table_line(row, ingress, summary["ingresses"][ingress][row["name"]])
+        for row in results["scenarios"]
+        for ingress in ingresses(row)
+    ]
     if results.get("gateway_peak_rss_mb"):
         lines += [
             "",
             f"Gateway peak RSS over the whole run (VmHWM): "
             f"{results['gateway_peak_rss_mb']:.1f} MB.",
         ]
+    if len(summary["ingresses"]) > 1 and summary["rows"]:
+        lines += ["", *render_ingresses(results, summary["ingresses"])]
     for name, rows in summary.get("baselines", {}).items():
-        lines += ["", *render_baseline(results, summary["rows"], name, rows)]
+        if summary["rows"]:
+            lines += ["", *render_baseline(results, summary["rows"], name, rows)]
     cold = results.get("cold_starts")
     if cold:
         lines += [
@@ -250,6 +256,61 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _table_line(row: dict[str, Any], ingress: str, s: dict[str, float]) -> str:
+    check = row.get("checks", {}).get(ingress, row["check"])
+    if s["errors"]:
+        check = f"{check}, {s['errors']} errors"
+    cells = [
+        row["provider"],
+        row["body"],
+        row["mode"],
+        str(row["concurrency"]),
+        ingress,
+        _fmt(s["direct_rps"], 0),
+        _fmt(s["rps"], 0),
+        _fmt(s["p50_ms"]),
+        _fmt(s["p99_ms"]),
+        _fmt(s["overhead_p50_ms"]),
+        _fmt(s["overhead_p99_ms"]),
+        _fmt(s["ttfe_ms"]),
+        _fmt(s["ttfe_overhead_ms"]),
+        _fmt(s["cpu_ms_per_request"], 3),
+        _fmt(s["peak_rss_mb"], 1),
+        check if check == "ok" else f"FAIL: {check[:60]}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_ingresses(results: dict[str, Any], by_ingress: dict[str, dict[str, Any]]) -> list[str]:
+    """Each other client door against /v1/messages, same scenario, same run: what translating
+    its format costs on top of the Messages path it ends on."""
+    lines = [
+        "### Per ingress, against /v1/messages in the same run",
+        "",
+        "| scenario | ingress | req/s | ÷ messages | CPU ms/req | Δ CPU ms/req | TTFE ms "
+        "| Δ TTFE ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["scenarios"]:
+        base = by_ingress["messages"].get(row["name"])
+        if base is None:
+            continue
+        for name in [name for name in ingresses(row) if name != "messages"]:
+            s = by_ingress[name][row["name"]]
+            cpu, ttfe = s["cpu_ms_per_request"], s["ttfe_ms"]
+            lines.append(
+                f"| {row['name']} | {name} | {_fmt(s['rps'], 0)} | "
+                f"{_fmt(s['rps'] / base['rps'])}x | {_fmt(cpu, 3)} | "
+                f"{_signed(cpu - base['cpu_ms_per_request'], 3)} | "
+                f"{_fmt(ttfe)} | {_signed(ttfe - base['ttfe_ms'], 2)} |"
+            )
+    return lines
+
+
+def _signed(value: float, digits: int) -> str:
+    return "—" if math.isnan(value) else f"{value:+.{digits}f}"
+
+
 BASELINES = {
     "floor": "floor: a minimal pass-through proxy (uvicorn + raw ASGI + aiohttp, no translation)",
     "floor-raw": "floor with a minimal httptools client instead of aiohttp (streams buffered)",
@@ -269,6 +330,8 @@ def render_baseline(
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["scenarios"]:
+        if row["name"] not in ours:
+            continue
         a, b = ours[row["name"]], theirs[row["name"]]
         ratio = b["cpu_ms_per_request"] / a["cpu_ms_per_request"]
         lines.append(

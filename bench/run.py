@@ -3,7 +3,8 @@
 1. starts the fake upstream (bench/upstream.py) and measures it directly: the direct rate and
    latency are the floor every gateway number is compared with, in the same run;
 2. starts the gateway as a real subprocess (`ai-proxy --config bench-generated.toml`), checks
-   that it answers each scenario correctly, then drives it with wrk (Python client if wrk is
+   that it answers each scenario correctly through each client door (`--ingress`: /v1/messages,
+   Chat Completions, Responses, Gemini), then drives it with wrk (Python client if wrk is
    missing) at each concurrency, alternating direct and gateway runs, `--reps` times;
 3. times the first SSE event of streams with bench/client.py (wrk cannot);
 4. measures cold starts: the local server, and the Lambda handler with secrets from moto;
@@ -41,16 +42,17 @@ import procs
 import report
 from scenarios import (
     API_KEY,
+    INGRESSES,
+    Ingress,
     Request,
     Scenario,
     anthropic_body,
     available_providers,
-    check_answer,
     upstream_request,
 )
 
 BENCH = Path(__file__).resolve().parent
-GATEWAY_HEADERS = {"anthropic-version": "2023-06-01", "x-api-key": "bench-client-key"}
+Kind = tuple[str, str, bool]  # Scenario.kind
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,6 +66,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bodies", default="small,agent")
     parser.add_argument("--modes", default="json,stream")
     parser.add_argument("--concurrency", default="1,8,64")
+    parser.add_argument(
+        "--ingress",
+        default="messages",
+        help="comma list of the gateway's client doors to measure, each next to the others in "
+        f"the same run: {', '.join(INGRESSES)} (the same conversations in each format)",
+    )
     parser.add_argument("--duration", type=float, help="seconds per load run (default 3)")
     parser.add_argument("--reps", type=int, help="repetitions; medians are reported (default 3)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up per request kind")
@@ -99,6 +107,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=BENCH / ".out", help="work directory")
     parser.add_argument("--report", type=Path, help="only print the table of a results.json")
     args = parser.parse_args(argv)
+    unknown = sorted(set(words(args.ingress)) - set(INGRESSES))
+    if unknown or not words(args.ingress):
+        parser.error(f"--ingress: expected some of {', '.join(INGRESSES)}, got {args.ingress!r}")
     quick = args.quick
     args.duration = args.duration or (1.0 if quick else 3.0)
     args.reps = args.reps or (1 if quick else 3)
@@ -224,19 +235,22 @@ class Bench:
                 "pinning": self.pin.describe(),
                 "upstream_first_gap_ms": args.first_gap * 1000,
                 "upstream_event_gap_ms": args.event_gap * 1000,
+                "ingresses": words(args.ingress),
             },
             "scenarios": [],
         }
         try:
             upstream_port = self.start_upstream()
             upstream = f"http://127.0.0.1:{upstream_port}"
-            requests = self.prepare_requests(kinds, upstream)
+            ingresses = [INGRESSES[name] for name in words(args.ingress)]
+            requests = self.prepare_requests(kinds, upstream, ingresses)
             gateway, gateway_port = self.start_gateway(upstream)
+            checks = self.check_ingresses(gateway_port, ingresses, kinds, requests)
+            measured = {i.name: i.target for i in ingresses if i.name in checks}
             targets: dict[str, tuple[int, procs.Process | None]] = {
                 "direct": (upstream_port, None),
-                "gateway": (gateway_port, gateway),
+                **{target: (gateway_port, gateway) for target in measured.values()},
             }
-            checks = {kind: self.check(gateway_port, kind, requests) for kind in kinds}
             for baseline in words(args.baseline):
                 targets[baseline] = self.start_baseline(baseline, upstream, providers, kinds)
                 if baseline.startswith("floor"):
@@ -248,7 +262,7 @@ class Bench:
                     requests.update(litellm_baseline.requests(self.work, kinds))
             self.warm_up(kinds, targets, requests)
             profiler = self.start_profiler(gateway) if args.profile else None
-            rows = self.measure(scenarios, targets, requests, checks)
+            rows = self.measure(scenarios, targets, requests, checks, measured)
             if profiler is not None:
                 self.stop_profiler(profiler)
             self.measure_ttfe(rows, targets, requests)
@@ -283,15 +297,17 @@ class Bench:
         return int(procs.wait_for_line(process, "PORT", 30).split()[1])
 
     def prepare_requests(
-        self, kinds: list[tuple[str, str, bool]], upstream: str
-    ) -> dict[tuple[str, tuple[str, str, bool]], Request]:
+        self, kinds: list[Kind], upstream: str, ingresses: list[Ingress]
+    ) -> dict[tuple[str, Kind], Request]:
         requests = {}
         for kind in kinds:
             provider, body, stream = kind
             name = f"{provider}-{body}-{'stream' if stream else 'json'}"
-            gateway_file = self.work / "bodies" / f"{name}.anthropic.json"
-            gateway_file.write_bytes(anthropic_body(provider, body, stream))
-            requests["gateway", kind] = Request("/v1/messages", GATEWAY_HEADERS, gateway_file)
+            for ingress in ingresses:
+                path, gateway_body = ingress.request(provider, body, stream)
+                gateway_file = self.work / "bodies" / f"{name}.{ingress.name}.json"
+                gateway_file.write_bytes(gateway_body)
+                requests[ingress.target, kind] = Request(path, ingress.headers, gateway_file)
             path, headers, direct_body = upstream_request(
                 provider, body, stream, _base(upstream, provider)
             )
@@ -339,12 +355,27 @@ class Bench:
             return litellm_baseline.start(self, upstream, providers)
         raise SystemExit(f"unknown baseline {name!r} (floor, floor-raw, litellm)")
 
-    def check(self, port: int, kind: tuple[str, str, bool], requests: dict[Any, Request]) -> str:
-        request = requests["gateway", kind]
+    def check_ingresses(
+        self, port: int, ingresses: list[Ingress], kinds: list[Kind], requests: dict[Any, Request]
+    ) -> dict[str, dict[Kind, str]]:
+        """Each client door's verdict on each request. A door that answers every request 404
+        is not in this build of the gateway: it is left out of the run, and said so."""
+        checks = {}
+        for ingress in ingresses:
+            verdicts = {kind: self.check(port, ingress, kind, requests) for kind in kinds}
+            missing = all(verdict.startswith("HTTP 404") for verdict in verdicts.values())
+            if missing and ingress.name != "messages":
+                log(f"ingress {ingress.name}: skipped, the gateway has no such route (HTTP 404)")
+                continue
+            checks[ingress.name] = verdicts
+        return checks
+
+    def check(self, port: int, ingress: Ingress, kind: Kind, requests: dict[Any, Request]) -> str:
+        request = requests[ingress.target, kind]
         raw = client.raw_request("127.0.0.1", port, request.path, request.body(), request.headers)
         response = loadgen._run_async(client.request_once("127.0.0.1", port, raw))
-        verdict = check_answer(kind[2], response.status, response.body)
-        log(f"check {'/'.join(map(str, kind))}: {verdict}")
+        verdict = ingress.check(kind[2], response.status, response.body)
+        log(f"check {'/'.join(map(str, kind))} via {ingress.name}: {verdict}")
         return verdict
 
     def warm_up(
@@ -362,20 +393,28 @@ class Bench:
         scenarios: list[Scenario],
         targets: dict[str, tuple[int, procs.Process | None]],
         requests: dict[Any, Request],
-        checks: dict[Any, str],
+        checks: dict[str, dict[Kind, str]],
+        ingresses: dict[str, str],
     ) -> list[dict[str, Any]]:
-        rows = [
-            {
-                **asdict(s),
-                "name": str(s),
-                "mode": s.mode,
-                "check": checks[s.kind],
-                "runs": {},
-                "cpu_ms_per_request": {},
-                "peak_rss_mb": {},
-            }
-            for s in scenarios
-        ]
+        """Each scenario's runs of every target; `ingresses` maps each client door measured
+        to its target's name."""
+        rows = []
+        for s in scenarios:
+            verdicts = {name: checks[name][s.kind] for name in ingresses}
+            failed = [f"{name}: {v}" for name, v in verdicts.items() if v != "ok"]
+            rows.append(
+                {
+                    **asdict(s),
+                    "name": str(s),
+                    "mode": s.mode,
+                    "check": failed[0] if failed else "ok",
+                    "checks": verdicts,
+                    "ingresses": ingresses,
+                    "runs": {},
+                    "cpu_ms_per_request": {},
+                    "peak_rss_mb": {},
+                }
+            )
         for rep in range(self.args.reps):
             for scenario, row in zip(scenarios, rows, strict=True):
                 for name, (port, process) in targets.items():

@@ -1,4 +1,5 @@
-"""The benchmark's smoke run: it starts, measures every column and the gateway answers right.
+"""The benchmark's smoke run: it starts, measures every column and the gateway answers right,
+through /v1/messages and the two OpenAI doors alike.
 
 No timing is asserted: this machine's numbers belong in docs/performance.md, not in a test.
 """
@@ -35,6 +36,8 @@ def test_quick_benchmark_fills_the_table(tmp_path: Path) -> None:
             "0",
             "--concurrency",
             "1,8",
+            "--ingress",
+            "messages,chat,responses",
             "--out",
             str(tmp_path),
         ],
@@ -54,14 +57,26 @@ def test_quick_benchmark_fills_the_table(tmp_path: Path) -> None:
     assert "gemini" in {row["provider"] for row in scenarios}
     for row in scenarios:
         assert row["check"] == "ok", row["name"]
-        for target in ("direct", "gateway"):
+        assert row["checks"] == {"messages": "ok", "chat": "ok", "responses": "ok"}, row["name"]
+        gateway = list(row["ingresses"].values())
+        assert gateway == ["gateway", "gateway:chat", "gateway:responses"]
+        for target in ("direct", *gateway):
             runs = row["runs"][target]
             assert runs and all(run["requests"] > 0 for run in runs), (row["name"], target)
             assert all(run["errors"] == 0 for run in runs), (row["name"], target)
-        assert row["cpu_ms_per_request"]["gateway"], row["name"]
-        assert row["peak_rss_mb"]["gateway"] > 0, row["name"]
-        if row["mode"] == "stream":
-            assert row["ttfe"]["gateway"][0]["p50"] is not None, row["name"]
+        for target in gateway:
+            assert row["cpu_ms_per_request"][target], (row["name"], target)
+            assert row["peak_rss_mb"][target] > 0, (row["name"], target)
+            if row["mode"] == "stream":
+                assert row["ttfe"][target][0]["p50"] is not None, (row["name"], target)
+    # One table line per scenario and door, and each door next to /v1/messages.
+    ingress_cells = [
+        line.split("|")[5].strip()
+        for line in done.stdout.splitlines()
+        if line.startswith(("| gemini |", "| openai |"))
+    ]
+    assert ingress_cells.count("chat") == ingress_cells.count("messages") == len(scenarios)
+    assert "### Per ingress, against /v1/messages" in done.stdout
 
     cold = {entry["entry"]: entry for entry in results["cold_starts"]}
     local = next(entry for name, entry in cold.items() if name.startswith("local"))
