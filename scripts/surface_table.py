@@ -36,7 +36,8 @@ def render() -> str:
         lines.append("|---|---|---|---|---|")
         for name, entry in table.items():
             gemini, openai = entry.gemini.value, entry.openai.value
-            lines.append(f"| `{name}` | forwarded | {gemini} | {openai} | {entry.note} |")
+            row = f"| `{name}` | {entry.anthropic} | {gemini} | {openai} | {entry.note} |"
+            lines.append(row)
     lines += ["", END]
     return "\n".join(lines)
 

@@ -412,6 +412,16 @@ class LimitsConfig(_Section):
         return self
 
 
+class ResponsesConfig(_Section):
+    """The Responses door's kept responses (ai_proxy.response_store), for previous_response_id;
+    kept only in the fleet store, limits.store = "redis"."""
+
+    # OpenAI keeps a response 30 days. Each one kept here holds its whole conversation (one
+    # read continues it), so a long conversation's turns each hold all of it: 7 days covers
+    # picking a conversation up after a weekend, at under a quarter of the memory.
+    store_ttl_seconds: Annotated[int, Field(ge=1)] = 7 * 24 * 3600
+
+
 class RetriesConfig(_Section):
     # Extra tries of the same target after a transient failure (connection error, 429, 500,
     # 502, 503, 504, 529), only before anything was sent to the client; 0 = none.
@@ -457,6 +467,7 @@ class Config(_Section):
     secrets: SecretsConfig = SecretsConfig()
     auth: AuthConfig = AuthConfig()
     limits: LimitsConfig = LimitsConfig()
+    responses: ResponsesConfig = ResponsesConfig()
     retries: RetriesConfig = RetriesConfig()
     otel: OtelConfig = OtelConfig()
 

@@ -20,7 +20,12 @@ from .admission import Admission
 from .config import Config
 from .endpoints import Targets
 from .endpoints.count_tokens import CountTokensEndpoint
-from .endpoints.ingress import GeminiCountTokensEndpoint, GeminiEndpoint, IngressEndpoint
+from .endpoints.ingress import (
+    GeminiCountTokensEndpoint,
+    GeminiEndpoint,
+    IngressEndpoint,
+    ResponsesEndpoint,
+)
 from .endpoints.internal import InternalEndpoint
 from .endpoints.messages import MessagesEndpoint
 from .endpoints.models import ModelsEndpoint
@@ -46,6 +51,7 @@ from .plain import CoreResponse as CoreResponse
 from .providers.base import Provider
 from .providers.registry import build_providers
 from .quota.policy import Quota, url_secrets
+from .response_store import ResponseStores
 from .retry import RetryPolicy
 from .routing import Router
 from .secrets import REDIS_URL, SecretSource, secret_source_from_config
@@ -111,9 +117,10 @@ class Gateway:
             log_bodies=config.log.log_bodies,
             finish=self.finish,
         )
+        responses = OpenAIResponsesIngress()
         self.ingresses: dict[routes.IngressName, Ingress] = {
             "openai_chat": OpenAIChatIngress(),
-            "openai_responses": OpenAIResponsesIngress(),
+            "openai_responses": responses,
             "gemini": GeminiIngress(),
         }
         count_tokens = CountTokensEndpoint(targets, fallbacks)
@@ -125,7 +132,14 @@ class Gateway:
                     ingress, messages, log_bodies=config.log.log_bodies
                 )
                 for name, ingress in self.ingresses.items()
+                if name != "openai_responses"
             },
+            "openai_responses": ResponsesEndpoint(
+                responses,
+                messages,
+                log_bodies=config.log.log_bodies,
+                stores=ResponseStores(self.quota, config),
+            ),
             "gemini_count_tokens": GeminiCountTokensEndpoint(count_tokens),
             "models": ModelsEndpoint(self.router, extra, lambda: self.configured_providers),
             "usage": UsageEndpoint(

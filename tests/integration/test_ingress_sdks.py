@@ -257,10 +257,13 @@ def test_responses_stream_function_call_then_its_output(
     assert "sunny" in json.dumps(result["content"])
 
 
-def test_previous_response_id_is_refused_by_name(oai: openai.OpenAI) -> None:
+def test_previous_response_id_without_the_fleet_store_is_refused_by_name(
+    oai: openai.OpenAI,
+) -> None:
     with pytest.raises(openai.BadRequestError) as refused:
         oai.responses.create(model="gpt-4.1", input="Hi", previous_response_id="resp_1")
-    assert "previous_response_id" in str(refused.value.body)
+    assert "previous_response_id: needs the earlier response" in refused.value.message
+    assert "limits.redis_url" in refused.value.message  # what would keep responses
 
 
 # --- Gemini generateContent ----------------------------------------------------------------

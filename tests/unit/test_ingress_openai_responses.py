@@ -294,7 +294,8 @@ def test_json_schema_text_format() -> None:
 @pytest.mark.parametrize(
     ("overrides", "words"),
     [
-        ({"previous_response_id": "resp_1"}, "previous_response_id: needs server-side state"),
+        ({"previous_response_id": "resp_1"}, "previous_response_id: needs the earlier response"),
+        ({"store": "yes"}, "store: expected a boolean"),
         ({"background": True}, "background: only False"),
         ({"conversation": "conv_1"}, "conversation: needs server-side state"),
         ({"prompt": {"id": "p"}}, "prompt: stored prompt templates"),

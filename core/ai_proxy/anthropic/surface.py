@@ -1,7 +1,7 @@
 """Every name of the Messages API this gateway knows, and what each translating provider does
 with it: translate it, drop it (only where Anthropic documents it as advisory), or refuse it
-with a 400 that names it. The Anthropic pass-through forwards all of them, and names it has
-never heard of, untouched.
+with a 400 that names it. The Anthropic pass-through forwards all of them but the sampling
+parameters (its current API has none), and names it has never heard of, untouched.
 
 This table is the single source for three things: the field check every translating provider
 runs (`check_request_fields`), the README's translation tables, and the test that compares it
@@ -32,12 +32,14 @@ class Entry:
     gemini: Handling
     openai: Handling
     note: str = ""
+    anthropic: str = "forwarded"  # what the pass-through does (providers/anthropic/request.py)
 
     def on(self, provider: str) -> Handling:
         handling: Handling = getattr(self, provider)
         return handling
 
 
+SAMPLING_DROPPED = "dropped"
 REQUEST_FIELDS: dict[str, Entry] = {
     "model": Entry(T, T, "routed; the upstream model is the routing target"),
     "messages": Entry(T, T),
@@ -49,10 +51,11 @@ REQUEST_FIELDS: dict[str, Entry] = {
         T,
         T,
         "OpenAI reasoning models take only the default: dropped there; Anthropic's current "
-        "API (Claude on the clouds too) takes no sampling parameters: dropped there",
+        "API (Claude on the clouds too) takes no sampling parameters",
+        anthropic=SAMPLING_DROPPED,
     ),
-    "top_p": Entry(T, T, "as temperature"),
-    "top_k": Entry(T, R, "OpenAI has no top_k"),
+    "top_p": Entry(T, T, "as temperature", anthropic=SAMPLING_DROPPED),
+    "top_k": Entry(T, R, "OpenAI has no top_k", anthropic=SAMPLING_DROPPED),
     "tools": Entry(T, T, "per tool type, see the tool table"),
     "tool_choice": Entry(T, T),
     "thinking": Entry(T, T, "Gemini `thinkingConfig`; OpenAI `reasoning_effort`"),

@@ -90,6 +90,12 @@ class RedisStore:
         self._down_until = 0.0  # monotonic time before which calls fail fast
         self._probing = False
 
+    @property
+    def client(self) -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
+        """The connection pool, which other fleet state (kept responses) borrows: this store
+        owns it and closes it."""
+        return self._client
+
     def _base(self, client: str) -> list[str]:
         """The scripts' one key: the client's prefix, every key they touch is named from it."""
         return [f"{self._prefix}:{{{client}}}:"]

@@ -15,6 +15,7 @@ survives the round trip without any state kept here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import orjson
@@ -69,15 +70,22 @@ def to_anthropic_system(instructions: Any, hoisted: list[Block]) -> str | list[B
     return blocks
 
 
-def to_anthropic_messages(value: Any) -> tuple[list[Block], list[Block]]:
-    """The hoisted system blocks and the Anthropic messages."""
-    if isinstance(value, str):
+def to_anthropic_messages(
+    value: Any, history: Sequence[Block] = ()
+) -> tuple[list[Block], list[Block]]:
+    """The hoisted system blocks and the Anthropic messages: `history` (the messages of a
+    previous response, ai_proxy.ingress.openai_responses.history), then `value`'s."""
+    if isinstance(value, str) and not history:
         if not value.strip():
             raise InvalidRequest(EMPTY_MESSAGES)
         return [], [{"role": "user", "content": value}]
     system: list[Block] = []
-    turns: list[tuple[Role, list[Block]]] = []
-    for index, raw in enumerate(as_list(value, "input")):
+    # Copies: merging the first new item into the last earlier turn must not change history.
+    turns: list[tuple[Role, list[Block]]] = [
+        (message["role"], _content_blocks(message["content"])) for message in history
+    ]
+    items = [{"role": "user", "content": value}] if isinstance(value, str) else value
+    for index, raw in enumerate(as_list(items, "input")):
         path = f"input[{index}]"
         item = as_object(raw, path)
         kind = item.get("type", "message")  # EasyInputMessage may leave out its type
@@ -125,6 +133,10 @@ def to_anthropic_messages(value: Any) -> tuple[list[Block], list[Block]]:
     if not turns:
         raise InvalidRequest(EMPTY_MESSAGES)
     return system, [{"role": role, "content": _ordered(role, blocks)} for role, blocks in turns]
+
+
+def _content_blocks(content: str | list[Block]) -> list[Block]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
 
 
 def _append(turns: list[tuple[Role, list[Block]]], role: Role, blocks: list[Block]) -> None:

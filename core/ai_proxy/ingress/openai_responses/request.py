@@ -2,9 +2,12 @@
 
 Every field of openai's `ResponseCreateParams` is handled by name: translated, dropped
 (`DROPPED_FIELDS`, each advisory), accepted only at its neutral value (`NEUTRAL_ONLY`), or
-refused (`REFUSED_FIELDS`). A field the real API does not have is refused too. Nothing is
-kept between requests: `store` either way is accepted and nothing is stored, and whatever
-needs a stored response or conversation is refused.
+refused (`REFUSED_FIELDS`). A field the real API does not have is refused too.
+
+`previous_response_id` continues a response kept in the fleet store: the endpoint
+(ai_proxy.endpoints.ingress.ResponsesEndpoint) reads its `History` and hands it in here, and
+keeps this request's conversation in turn unless it says `store: false`. A stored
+conversation or prompt is refused.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from typing import Any
 from ...errors import InvalidRequest
 from ..openai_chat.shapes import as_bool, as_int, as_list, as_number, as_object, as_str
 from ..reasoning import DEFAULT_MAX_TOKENS, apply_effort
+from .history import History
 from .items import to_anthropic_messages, to_anthropic_system
 from .shapes import check_keys
 from .tools import ToolKinds, to_anthropic_tool_choice, to_anthropic_tools
 
 # Fields with no effect on the answer, dropped, and why.
 DROPPED_FIELDS = {
-    "store": "we keep nothing either way; every request carries its whole input",
     "metadata": "tags for OpenAI's stored responses",
     "service_tier": "a capacity preference",
     "prompt_cache_key": "a cache-routing hint; Anthropic caches by content",
@@ -54,10 +57,6 @@ NEUTRAL_ONLY: dict[str, tuple[Any, str]] = {
     "top_logprobs": (0, "Anthropic returns no log probabilities"),
 }
 REFUSED_FIELDS = {
-    "previous_response_id": (
-        "needs server-side state (the earlier response), which this gateway does not keep; "
-        "send the whole conversation in `input` (Codex does with store=false)"
-    ),
     "conversation": "needs server-side state (a stored conversation) this gateway does not keep",
     "prompt": "stored prompt templates live at OpenAI; send the instructions themselves",
     "max_tool_calls": "Anthropic has no limit on hosted tool calls, and none are offered here",
@@ -79,6 +78,8 @@ TRANSLATED_FIELDS = frozenset(
         "text",
         "safety_identifier",
         "user",
+        "previous_response_id",
+        "store",
     }
 )
 _KNOWN = (
@@ -104,19 +105,36 @@ ECHOED_FIELDS = (
 )
 
 
+# previous_response_id where no response is kept (ai_proxy.response_store, the "none" store).
+NEEDS_FLEET_STORE = (
+    "previous_response_id: needs the earlier response, which is kept only in the fleet store: "
+    'configure limits.store = "redis" and limits.redis_url, or send the whole conversation in '
+    "`input` (Codex does, with store=false)"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ResponsesRequest:
     messages_request: dict[str, Any]
     echo: dict[str, Any]  # the request fields the response object shows
     kinds: ToolKinds
+    history: History  # the conversation as sent; the answer's continuation builds on it
+    store: bool  # keep the answered conversation for a later previous_response_id
 
 
-def to_messages_request(payload: dict[str, Any]) -> ResponsesRequest:
+def to_messages_request(
+    payload: dict[str, Any], previous: History | None = None
+) -> ResponsesRequest:
+    """`previous`: what `previous_response_id` names, read by the caller from the store."""
     check_keys(payload, frozenset(_KNOWN), "body")
     _refuse_unsupported(payload)
-    hoisted, messages = to_anthropic_messages(payload.get("input"))
+    if payload.get("previous_response_id") is not None and previous is None:
+        raise InvalidRequest(NEEDS_FLEET_STORE)
+    previous = previous or History()
+    hoisted, messages = to_anthropic_messages(payload.get("input"), previous.messages)
+    history = History([*previous.system, *hoisted], messages)
     request: dict[str, Any] = {"model": as_str(payload.get("model"), "model"), "messages": messages}
-    if (system := to_anthropic_system(payload.get("instructions"), hoisted)) is not None:
+    if (system := to_anthropic_system(payload.get("instructions"), history.system)) is not None:
         request["system"] = system
     stream = payload.get("stream")
     request["stream"] = stream is not None and as_bool(stream, "stream")
@@ -146,7 +164,9 @@ def to_messages_request(payload: dict[str, Any]) -> ResponsesRequest:
         reasoning=reasoning,
         text=text,
     )
-    return ResponsesRequest(request, echo, tools.kinds)
+    store = payload.get("store")
+    keep = store is None or as_bool(store, "store")  # OpenAI keeps responses by default
+    return ResponsesRequest(request, echo, tools.kinds, history, keep)
 
 
 def _refuse_unsupported(payload: dict[str, Any]) -> None:

@@ -37,6 +37,8 @@ class ResponsesStream(IngressStream):
         self._blocks: dict[int, dict[str, Any]] = {}
         self._json: dict[int, list[str]] = {}
         self._ended = False
+        # The whole answer, once message_stop has come (what a previous_response_id continues).
+        self.message: dict[str, Any] | None = None
 
     def feed(self, event: dict[str, Any]) -> bytes:
         kind = event.get("type")
@@ -75,7 +77,7 @@ class ResponsesStream(IngressStream):
             case "content_block_stop":
                 self._stop(event["index"])
             case "message_stop":
-                message = accumulate(self._events)
+                self.message = message = accumulate(self._events)
                 response = to_response(message, self._call, self._request, "completed")
                 self._emit(f"response.{response['status']}", response=response)
                 self._ended = True
