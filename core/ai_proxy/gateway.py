@@ -117,29 +117,25 @@ class Gateway:
             log_bodies=config.log.log_bodies,
             finish=self.finish,
         )
-        responses = OpenAIResponsesIngress()
+        chat, responses, gemini = OpenAIChatIngress(), OpenAIResponsesIngress(), GeminiIngress()
         self.ingresses: dict[routes.IngressName, Ingress] = {
-            "openai_chat": OpenAIChatIngress(),
+            "openai_chat": chat,
             "openai_responses": responses,
-            "gemini": GeminiIngress(),
+            "gemini": gemini,
         }
+        log_bodies = config.log.log_bodies
         count_tokens = CountTokensEndpoint(targets, fallbacks)
         self._endpoints: dict[routes.EndpointName, Endpoint] = {
             "messages": messages,
             "count_tokens": count_tokens,
-            **{
-                name: (GeminiEndpoint if name == "gemini" else IngressEndpoint)(
-                    ingress, messages, log_bodies=config.log.log_bodies
-                )
-                for name, ingress in self.ingresses.items()
-                if name != "openai_responses"
-            },
+            "openai_chat": IngressEndpoint(chat, messages, log_bodies=log_bodies),
             "openai_responses": ResponsesEndpoint(
                 responses,
                 messages,
-                log_bodies=config.log.log_bodies,
+                log_bodies=log_bodies,
                 stores=ResponseStores(self.quota, config),
             ),
+            "gemini": GeminiEndpoint(gemini, messages, log_bodies=log_bodies),
             "gemini_count_tokens": GeminiCountTokensEndpoint(count_tokens),
             "models": ModelsEndpoint(self.router, extra, lambda: self.configured_providers),
             "usage": UsageEndpoint(

@@ -132,17 +132,18 @@ def find(path: str) -> Route | None:
 
 
 def _gemini_route(path: str) -> Route | None:
-    head, colon, method = path.rpartition(":")
-    if not colon:
-        return None
-    prefix = GEMINI_PREFIXES[0] if head.startswith(GEMINI_PREFIXES[0]) else GEMINI_PREFIXES[1]
-    return _GEMINI.get((prefix, method)) if head.startswith(prefix) else None
+    prefix = _gemini_prefix(path)
+    return None if prefix is None else _GEMINI.get((prefix, path.rpartition(":")[2]))
+
+
+def _gemini_prefix(path: str) -> str | None:
+    return next((prefix for prefix in GEMINI_PREFIXES if path.startswith(prefix)), None)
 
 
 def gemini_call(path: str) -> tuple[str, str]:
     """The model and the method a Gemini route's path names: ("gemini-2.5-pro",
     "generateContent"); the model is "" when the path names none."""
-    prefix = next(prefix for prefix in GEMINI_PREFIXES if path.startswith(prefix))
+    prefix = _gemini_prefix(path) or ""
     model, _, method = path[len(prefix) :].rpartition(":")
     return model, method
 

@@ -86,6 +86,9 @@ def test_sampling_parameters_are_removed() -> None:
     sent = orjson.loads(to_anthropic_body(raw, "claude-opus-4-7"))
     assert not {"temperature", "top_p", "top_k"} & sent.keys()
     assert sent["messages"] == [{"role": "user", "content": "hi"}]
+    # A null one is a key the current API refuses all the same.
+    null = body(messages=[{"role": "user", "content": "hi"}], temperature=None)
+    assert "temperature" not in orjson.loads(to_anthropic_body(null, "claude-sonnet-4-6"))
 
 
 def test_anthropic_body_model_renamed_by_routing() -> None:

@@ -57,7 +57,7 @@ REFUSED_PARTS = {
 
 @dataclass(slots=True)
 class _Calls:
-    """The previous model turn's function calls, as (tool_use id, name, answered)."""
+    """The previous model turn's function calls not answered yet, as (tool_use id, name)."""
 
     open: list[tuple[str, str]] = field(default_factory=list)
 

@@ -74,7 +74,10 @@ def _fix_history(payload: dict[str, Any]) -> bool:
     messages = payload.get("messages")
     if not isinstance(messages, list):
         return False
-    changed = any([payload.pop(name, None) is not None for name in SAMPLING_PARAMETERS])
+    sampling = [name for name in SAMPLING_PARAMETERS if name in payload]  # null ones too
+    for name in sampling:
+        del payload[name]
+    changed = bool(sampling)
     changed |= _strip_blocks(messages, _is_foreign_thinking)
     changed |= _strip_blocks(messages, _is_blank_text)
     changed |= _disable_thinking_if_unsatisfiable(payload, messages)
